@@ -1,0 +1,5 @@
+import sys
+
+from movephys.vm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,136 @@
+"""Command line of the runner: build, run, suite, selftest.
+
+    python -m movephys.vm build [--debug]
+    python -m movephys.vm run [options] -- COMMAND...
+    python -m movephys.vm suite [options] [-- PYTEST-ARGS...]
+    python -m movephys.vm selftest [options]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from movephys.vm import boot, build, config, run
+from movephys.vm.errors import RunnerError
+
+
+def _add_kernel_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("kernel")
+    group.add_argument("--source", type=Path, default=build.DEFAULT_SOURCE,
+                       help="linux-source tarball (patched with kernel/patches) or a kernel "
+                            "tree built as it is (default: %(default)s)")
+    group.add_argument("--bzimage", type=Path,
+                       help="boot this image instead of building (give --headers too)")
+    group.add_argument("--headers", type=Path,
+                       help="installed uapi headers of --bzimage (holds include/asm/)")
+    group.add_argument("--debug", action="store_true",
+                       help="add kernel/config/debug.config (DEBUG_VM, PROVE_LOCKING, KASAN)")
+    group.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    group.add_argument("--cache-dir", type=Path, default=build.default_cache_dir())
+
+
+def _add_vm_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("virtual machine")
+    group.add_argument("--nodes", type=int, default=2, help="memory nodes (default 2)")
+    group.add_argument("--node-memory", default="1G", help="memory per node (default 1G)")
+    group.add_argument("--memoryless-node", action="store_true",
+                       help="add a node with a CPU and no memory")
+    group.add_argument("--accel", choices=("auto", "tcg", "kvm"), default="auto",
+                       help="auto uses KVM only after a bounded probe boot succeeds")
+    group.add_argument("--timeout", type=float, default=1800.0,
+                       help="seconds before the guest is killed (default 1800)")
+    group.add_argument("--quiet", action="store_true", help="do not echo the guest console")
+    group.add_argument("--results", type=Path, default=run.CHECKOUT / "build" / "results")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m movephys.vm", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_parser = commands.add_parser("build", help="build (or reuse) the reference kernel")
+    _add_kernel_options(build_parser)
+    for name, text in (("run", "run a command as root in the VM"),
+                       ("suite", "run the conformance suite in the VM"),
+                       ("selftest", "run the kernel's mm/migration selftest in the VM")):
+        sub = commands.add_parser(name, help=text)
+        _add_kernel_options(sub)
+        _add_vm_options(sub)
+        if name != "selftest":
+            sub.add_argument("rest", nargs=argparse.REMAINDER,
+                             help="after --: the command (run) or pytest arguments (suite)")
+    return parser
+
+
+def _fragments(debug: bool) -> tuple[Path, ...]:
+    return (config.BASE_FRAGMENT, config.DEBUG_FRAGMENT) if debug else (config.BASE_FRAGMENT,)
+
+
+def obtain_kernel(args: argparse.Namespace) -> run.Kernel:
+    if args.bzimage is not None:
+        return run.given_kernel(args.bzimage, args.headers)
+    source: Path = args.source
+    patches = () if source.is_dir() else build.default_patches()
+    built = build.build(build.BuildRequest(
+        source=source, patches=patches, fragments=_fragments(args.debug),
+        cache_dir=args.cache_dir, jobs=max(1, args.jobs),
+    ), build.print_progress)
+    return run.from_build(built)
+
+
+def _vm_options(args: argparse.Namespace) -> run.VmOptions:
+    if args.nodes < 1:
+        raise RunnerError(f"--nodes must be at least 1, not {args.nodes}")
+    if args.timeout <= 0:
+        raise RunnerError(f"--timeout must be positive, not {args.timeout}")
+    return run.VmOptions(
+        nodes=boot.numa_layout(args.nodes, args.node_memory, args.memoryless_node),
+        accel=args.accel, timeout=args.timeout, cache_dir=args.cache_dir, echo=not args.quiet,
+    )
+
+
+def _rest(args: argparse.Namespace) -> list[str]:
+    rest: list[str] = list(args.rest)
+    return rest[1:] if rest[:1] == ["--"] else rest
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "build":
+        kernel = obtain_kernel(args)
+        print(f"bzImage: {kernel.bzimage}\nheaders: {kernel.headers}")
+        return 0
+    options = _vm_options(args)
+    kernel = obtain_kernel(args)
+    results: Path = args.results
+    if args.command == "run":
+        command = _rest(args)
+        if not command:
+            raise RunnerError("run needs a command after --")
+        job = run.run_command(kernel, shlex.join(command) if len(command) > 1 else command[0],
+                              options, workdir=results / "vm-run")
+        print(job.boot.output, end="")
+    elif args.command == "suite":
+        job = run.run_suite(kernel, options, results, _rest(args))
+        print(job.boot.output, end="")
+    else:
+        job = run.run_selftest(kernel, options, results)
+        print(job.boot.output, end="")
+    for line in job.kernel_problems:
+        print(f"kernel log: {line}", file=sys.stderr)
+    return job.exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except RunnerError as error:
+        print(f"movephys.vm: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("movephys.vm: interrupted", file=sys.stderr)
+        return 130

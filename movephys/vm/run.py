@@ -1,0 +1,137 @@
+"""Run jobs in the reference kernel: a command, the suite, the selftest.
+
+Each job boots the kernel once, reads back what the guest recorded, and
+fails when the kernel log reports a BUG, WARNING, Oops, KASAN or lockdep
+splat, whatever the command itself said.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from movephys.probes.kmsg import problem_lines
+from movephys.vm import boot, build
+from movephys.vm.errors import RunnerError
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    bzimage: Path
+    headers: Path | None  # installed uapi headers: include/asm/unistd_64.h
+    source_tree: Path | None
+
+
+@dataclass(frozen=True)
+class VmOptions:
+    nodes: tuple[boot.NumaNode, ...]
+    accel: boot.Accel
+    timeout: float
+    cache_dir: Path
+    echo: bool
+
+
+@dataclass(frozen=True)
+class JobResult:
+    exit_code: int
+    boot: boot.BootResult
+    kernel_problems: tuple[str, ...]
+
+
+def from_build(built: build.BuiltKernel) -> Kernel:
+    return Kernel(built.bzimage, built.headers, built.source_tree)
+
+
+def given_kernel(bzimage: Path, headers: Path | None) -> Kernel:
+    if not bzimage.is_file():
+        raise RunnerError(f"kernel image {bzimage} does not exist")
+    if headers is not None and not headers.is_dir():
+        raise RunnerError(f"kernel headers directory {headers} does not exist")
+    return Kernel(bzimage, headers, None)
+
+
+def run_command(kernel: Kernel, command: str, options: VmOptions, workdir: Path,
+                rwdirs: tuple[Path, ...] = (),
+                environment: tuple[tuple[str, str], ...] = ()) -> JobResult:
+    accel = boot.choose_accel(options.accel, kernel.bzimage, options.cache_dir, workdir)
+    build.print_progress(f"booting {kernel.bzimage} ({accel}, "
+                         f"{len(options.nodes)} NUMA nodes): {command}")
+    result = boot.boot(boot.BootRequest(
+        bzimage=kernel.bzimage, command=command, nodes=options.nodes, accel=accel,
+        timeout=options.timeout, workdir=workdir, cwd=CHECKOUT, rwdirs=rwdirs,
+        environment=(("PYTHONDONTWRITEBYTECODE", "1"), *environment),
+        echo=_echo if options.echo else None,
+    ))
+    log = result.kernel_log or result.console
+    problems = tuple(problem_lines(log))
+    (workdir / "console.log").write_text(result.console)
+    if result.exit_code is None:
+        reason = "timed out" if result.timed_out else "stopped"
+        tail = " | ".join(result.console.strip().splitlines()[-3:])
+        raise RunnerError(f"the guest {reason} after {result.seconds:.0f} s without "
+                          f"reporting an exit code; console ends: {tail}")
+    exit_code = result.exit_code
+    if problems and exit_code == 0:
+        exit_code = 1
+    build.print_progress(f"guest exited {result.exit_code} after {result.seconds:.0f} s; "
+                         f"kernel log: {len(problems)} problem line(s)")
+    return JobResult(exit_code, result, problems)
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
+def suite_command(kernel: Kernel, results: Path, pytest_args: list[str]) -> str:
+    arguments = [
+        sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider",
+        "--require-syscall", "-rs",
+        f"--junitxml={results / 'junit.xml'}", f"--ktap={results / 'results.ktap'}",
+    ]
+    if kernel.headers is not None:
+        arguments.append(f"--kernel-headers={kernel.headers}")
+    return shlex.join([*arguments, *pytest_args])
+
+
+def run_suite(kernel: Kernel, options: VmOptions, results: Path,
+              pytest_args: list[str]) -> JobResult:
+    results.mkdir(parents=True, exist_ok=True)
+    job = run_command(
+        kernel, suite_command(kernel, results, pytest_args), options,
+        workdir=results / "vm", rwdirs=(results,),
+        environment=(("MOVEPHYS_CACHE", "/tmp/movephys-cache"),),
+    )
+    (results / "kernel.log").write_text(job.boot.kernel_log)
+    (results / "suite.log").write_text(job.boot.output)
+    return job
+
+
+def selftest_binary(kernel: Kernel, cache_dir: Path) -> Path:
+    """Build the kernel's own tools/testing/selftests/mm/migration."""
+    if kernel.source_tree is None or kernel.headers is None:
+        raise RunnerError("the migration selftest needs a kernel source tree and its headers")
+    tree_digest = hashlib.sha256(str(kernel.source_tree.resolve()).encode()).hexdigest()[:16]
+    output = cache_dir / "selftests" / tree_digest
+    output.mkdir(parents=True, exist_ok=True)
+    binary = output / "migration"
+    build.run_logged(
+        ["make", "-C", str(kernel.source_tree / "tools/testing/selftests/mm"),
+         f"OUTPUT={output}", f"KHDR_INCLUDES=-isystem {kernel.headers / 'include'}",
+         str(binary)],
+        output / "build.log", build.print_progress, "building the migration selftest",
+    )
+    return binary
+
+
+def run_selftest(kernel: Kernel, options: VmOptions, results: Path) -> JobResult:
+    binary = selftest_binary(kernel, options.cache_dir)
+    results.mkdir(parents=True, exist_ok=True)
+    job = run_command(kernel, shlex.quote(str(binary)), options, workdir=results / "vm-selftest",
+                      rwdirs=(results,))
+    (results / "selftest-migration.log").write_text(job.boot.output)
+    return job

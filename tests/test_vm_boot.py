@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import pytest
+
+from movephys.vm import boot
+from movephys.vm.errors import RunnerError
+
+
+def _request(tmp_path: Path, nodes: tuple[boot.NumaNode, ...], accel: str = "tcg"):
+    return boot.BootRequest(
+        bzimage=tmp_path / "bzImage", command="echo hi", nodes=nodes, accel=accel,  # type: ignore[arg-type]
+        timeout=10, workdir=tmp_path / "work", cwd=Path("/srv/checkout"),
+        environment=(("PYTHONDONTWRITEBYTECODE", "1"),),
+    )
+
+
+def test_default_layout_is_two_nodes_of_one_gib_with_a_cpu_each():
+    assert boot.numa_layout(2, "1G", memoryless=False) == (
+        boot.NumaNode("1G", "0"), boot.NumaNode("1G", "1"))
+
+
+def test_memoryless_node_comes_last_with_its_own_cpu():
+    layout = boot.numa_layout(2, "512M", memoryless=True)
+    assert layout[-1] == boot.NumaNode("0", "2")
+
+
+def test_zero_memory_nodes_is_refused():
+    with pytest.raises(RunnerError, match="at least one memory node"):
+        boot.numa_layout(0, "1G", memoryless=False)
+
+
+def test_vng_command_sizes_memory_and_cpus_from_the_layout(tmp_path: Path):
+    nodes = boot.numa_layout(2, "1G", memoryless=True)
+    command = boot.vng_command(_request(tmp_path, nodes), tmp_path / "guest.sh")
+    assert command[command.index("-m") + 1] == "2048M"
+    assert command[command.index("--cpus") + 1] == "3"
+    assert [command[i + 1] for i, arg in enumerate(command) if arg == "--numa"] == [
+        "1G,cpus=0", "1G,cpus=1", "0,cpus=2"]
+    assert "--disable-kvm" in command
+    assert command[command.index("--rwdir") + 1] == str(tmp_path / "work")
+
+
+def test_kvm_request_does_not_disable_kvm(tmp_path: Path):
+    command = boot.vng_command(_request(tmp_path, boot.two_nodes(), "kvm"), tmp_path / "g.sh")
+    assert "--disable-kvm" not in command
+
+
+def test_guest_script_records_output_exit_code_and_kernel_log(tmp_path: Path):
+    script = boot.guest_script(_request(tmp_path, boot.two_nodes()))
+    work = tmp_path / "work"
+    assert "export PYTHONDONTWRITEBYTECODE=1" in script
+    assert "cd /srv/checkout || exit 125" in script
+    assert f"> {work}/output.log 2>&1" in script
+    assert f"echo $? > {work}/exit_code" in script
+    assert f"dmesg > {work}/kernel.log" in script
+
+
+def test_bad_memory_size_is_one_line_error(tmp_path: Path):
+    request = _request(tmp_path, (boot.NumaNode("lots", "0"),))
+    with pytest.raises(RunnerError, match="bad memory size 'lots'"):
+        boot.vng_command(request, tmp_path / "g.sh")

@@ -1,0 +1,57 @@
+from pathlib import Path
+
+import pytest
+
+from movephys.vm import config
+from movephys.vm.errors import RunnerError
+
+
+def test_parse_config_reads_set_and_unset_options():
+    text = "CONFIG_NUMA=y\n# CONFIG_KASAN is not set\n\n# comment\nCONFIG_NR_CPUS=8\n"
+    assert config.parse_config(text) == {
+        "CONFIG_NUMA": "y", "CONFIG_KASAN": "n", "CONFIG_NR_CPUS": "8",
+    }
+
+
+def test_parse_config_names_file_and_line_of_garbage():
+    with pytest.raises(RunnerError, match=r"frag:2: not a kconfig line: 'NUMA=y'"):
+        config.parse_config("CONFIG_NUMA=y\nNUMA=y\n", "frag")
+
+
+def test_later_fragment_overrides_earlier(tmp_path: Path):
+    first = tmp_path / "a.config"
+    second = tmp_path / "b.config"
+    first.write_text("CONFIG_KASAN=n\nCONFIG_NUMA=y\n")
+    second.write_text("CONFIG_KASAN=y\n")
+    assert config.load_fragments([first, second]) == {"CONFIG_KASAN": "y", "CONFIG_NUMA": "y"}
+
+
+def test_missing_fragment_is_one_line_error(tmp_path: Path):
+    with pytest.raises(RunnerError, match="cannot read kconfig fragment .*nope.config"):
+        config.load_fragments([tmp_path / "nope.config"])
+
+
+def test_unmet_options_reports_what_olddefconfig_dropped():
+    requested = {"CONFIG_KALLSYMS_ALL": "y", "CONFIG_NUMA": "y", "CONFIG_DRM": "n"}
+    actual = {"CONFIG_NUMA": "y"}
+    assert config.unmet_options(requested, actual) == ["CONFIG_KALLSYMS_ALL=y (got n)"]
+
+
+def test_render_round_trips():
+    options = {"CONFIG_NUMA": "y", "CONFIG_KASAN": "n"}
+    assert config.parse_config(config.render_fragment(options)) == options
+
+
+@pytest.mark.parametrize("fragment", [config.BASE_FRAGMENT, config.DEBUG_FRAGMENT],
+                         ids=["base", "debug"])
+def test_shipped_fragments_parse(fragment: Path):
+    assert config.load_fragments([fragment])
+
+
+def test_base_fragment_has_what_the_suite_needs():
+    options = config.load_fragments([config.BASE_FRAGMENT])
+    needed = ["NUMA", "NUMA_EMU", "MIGRATION", "CPUSETS", "MEMCG", "IA32_EMULATION",
+              "TRANSPARENT_HUGEPAGE", "HUGETLBFS", "KSM", "MEMORY_HOTPLUG",
+              "MEMORY_HOTREMOVE", "PROC_PAGE_MONITOR", "IDLE_PAGE_TRACKING", "KALLSYMS",
+              "VIRTIO_CONSOLE", "NET_9P_VIRTIO", "9P_FS"]
+    assert [name for name in needed if options.get(f"CONFIG_{name}") != "y"] == []
