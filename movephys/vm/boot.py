@@ -115,6 +115,10 @@ def vng_command(request: BootRequest, script: Path) -> list[str]:
         command.append("--disable-kvm")
     for directory in (request.workdir, *request.rwdirs):
         command += ["--rwdir", str(directory)]
+    # One socket per CPU: QEMU's default puts every CPU in one socket,
+    # sharing a cache across NUMA nodes, and the kernel warns about that
+    # topology at boot (topology_sane), which would fail every run.
+    command += ["--qemu-opts", f"-smp {cpus},sockets={cpus},cores=1,threads=1"]
     command += ["--", f"sh {shlex.quote(str(script))}"]
     return command
 
