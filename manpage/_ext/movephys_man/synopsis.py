@@ -1,0 +1,98 @@
+"""SYNOPSIS of a system call without a glibc wrapper, as pidfd_open.2 has it."""
+
+from __future__ import annotations
+
+from movephys.spec import Arg, Signature
+
+from .roff import BOLD, ITALIC, ROMAN, quote_argument
+
+Line = list[tuple[str, str]]
+
+
+def declarator(arg: Arg) -> Line:
+    """``const void **`` with array_of n -> ``const void *`` *pages* ``[.`` *n* ``]``."""
+    c_type = arg.c_type
+    if arg.array_of is None:
+        return [(BOLD, c_type + ("" if c_type.endswith("*") else " ")), (ITALIC, arg.name)]
+    if not c_type.endswith("*"):
+        raise ValueError(f"{arg.name}: array_of needs a pointer type, not {c_type!r}")
+    element = c_type[:-1].rstrip()
+    return [
+        (BOLD, element + ("" if element.endswith("*") else " ")),
+        (ITALIC, arg.name),
+        (BOLD, "[."),
+        (ITALIC, arg.array_of),
+        (BOLD, "]"),
+    ]
+
+
+def include_lines(signature: Signature) -> list[Line]:
+    width = max(len(f"#include <{include.header}>") for include in signature.includes)
+    lines: list[Line] = []
+    for include in signature.includes:
+        directive = f"#include <{include.header}>"
+        if not include.defines:
+            lines.append([(BOLD, directive)])
+            continue
+        padding = " " * (width - len(directive) + 2)
+        lines.append(
+            [
+                (BOLD, directive),
+                (ROMAN, f"{padding}/* Definition of "),
+                (BOLD, include.defines),
+                (ROMAN, " constants */"),
+            ]
+        )
+    return lines
+
+
+def prototype_lines(name: str, signature: Signature) -> list[Line]:
+    """One argument per line, continuation lines aligned under the first."""
+    opening = f"{signature.return_type} syscall("
+    lines: list[Line] = []
+    for index, arg in enumerate(signature.args):
+        lead = opening + f"SYS_{name}, " if index == 0 else " " * len(opening)
+        tail = ");" if index == len(signature.args) - 1 else ","
+        line = [(BOLD, lead), *declarator(arg), (BOLD, tail)]
+        lines.append(_merge(line))
+    return lines
+
+
+def _merge(line: Line) -> Line:
+    merged: Line = []
+    for font, text in line:
+        if merged and merged[-1][0] == font:
+            merged[-1] = (font, merged[-1][1] + text)
+        else:
+            merged.append((font, text))
+    return merged
+
+
+def plain_text(name: str, signature: Signature) -> str:
+    """The SYNOPSIS as plain text, for HTML and for a compile check."""
+    lines = include_lines(signature) + [[]] + prototype_lines(name, signature)
+    return "\n".join("".join(text for _, text in line) for line in lines)
+
+
+def _code(text: str) -> str:
+    return text.replace("\\", "\\e").replace("-", "\\-")
+
+
+def _macro(line: Line) -> str:
+    fonts = "".join(font for font, _ in line)
+    if len(line) == 1:
+        return f".{fonts} {_code(line[0][1])}"
+    macro = fonts[:2]
+    if any(font != macro[index % 2] for index, font in enumerate(fonts)):
+        raise ValueError(f"fonts {fonts} do not alternate between two")
+    return f".{macro} " + " ".join(quote_argument(_code(text)) for _, text in line)
+
+
+def roff_lines(name: str, signature: Signature) -> list[str]:
+    """A no-fill block: code bold, argument names italic."""
+    lines = [".nf"]
+    lines += [_macro(line) for line in include_lines(signature)]
+    lines.append(".P")
+    lines += [_macro(line) for line in prototype_lines(name, signature)]
+    lines.append(".fi")
+    return lines

@@ -1,0 +1,17 @@
+"""The one custom node: a SYNOPSIS carrying its man(7) lines pre-rendered."""
+
+from __future__ import annotations
+
+from docutils import nodes
+
+
+class synopsis(nodes.General, nodes.Element):  # noqa: N801 (docutils names nodes in lowercase)
+    """Children are a literal block for HTML; ``roff_lines`` is the man form."""
+
+
+def visit_synopsis_html(translator: object, node: synopsis) -> None:
+    """HTML shows the literal block child as it is."""
+
+
+def depart_synopsis_html(translator: object, node: synopsis) -> None:
+    """Nothing to close."""

@@ -1,0 +1,228 @@
+"""A man translator that writes what man-pages(7) asks for, and nothing else.
+
+Stock Sphinx output uppercases the title, writes .sp and .INDENT macros,
+turns every hyphen into a minus and appends AUTHOR after SEE ALSO. This
+subclass renders every node itself and refuses node types it does not know,
+so none of the stock behaviour can leak into the page.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.writers.manpage import ManualPageTranslator
+
+from movephys.spec import Spec
+
+from . import roff
+from .specsource import current_spec
+
+SUPPORTED_NODES = frozenset(
+    {
+        "document",
+        "section",
+        "title",
+        "paragraph",
+        "definition_list",
+        "definition_list_item",
+        "term",
+        "definition",
+        "bullet_list",
+        "list_item",
+        "literal_block",
+        "synopsis",
+        "comment",
+        "target",
+        "start_of_file",
+    }
+)
+
+_FONTS: dict[type[nodes.Node], str] = {
+    nodes.emphasis: roff.ITALIC,
+    nodes.strong: roff.BOLD,
+    nodes.literal: roff.BOLD,
+}
+
+
+class UnsupportedNodeError(Exception):
+    """The page uses a construct this translator does not render."""
+
+
+def page_date(spec: Spec) -> datetime.date:
+    """SOURCE_DATE_EPOCH when set (reproducible builds), else the spec's date."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC).date()
+    return spec.meta.date
+
+
+def inline_spans(node: nodes.Element, font: str = roff.ROMAN) -> list[roff.Span]:
+    spans: list[roff.Span] = []
+    for child in node.children:
+        if isinstance(child, nodes.Text):
+            spans.append(roff.Span(font, child.astext()))
+        elif isinstance(child, addnodes.manpage):
+            spans.append(roff.Span(roff.BOLD, child["page"]))
+            spans.append(roff.Span(roff.ROMAN, f"({child['section']})"))
+        elif isinstance(child, nodes.system_message):
+            raise UnsupportedNodeError(f"reST problem in the page: {child.astext()}")
+        elif isinstance(child, nodes.Element):
+            spans.extend(inline_spans(child, _FONTS.get(type(child), font)))
+    return spans
+
+
+class ManPageTranslator(ManualPageTranslator):
+    def __init__(self, document: nodes.document, builder: object) -> None:
+        super().__init__(document, builder)
+        self.spec = current_spec(Path(self.config.movephys_spec_dir))
+        self.lines: list[str] = []
+        self.depth = 0
+        self.pending_break: str | None = None
+        self.inside_item: list[str] = []
+
+    # Dispatch: only the nodes this page is made of.
+
+    def dispatch_visit(self, node: nodes.Node) -> None:
+        name = type(node).__name__
+        if name not in SUPPORTED_NODES:
+            source = f"{node.source}:{node.line}" if getattr(node, "source", None) else "page"
+            raise UnsupportedNodeError(f"{source}: the man translator does not render {name}")
+        super().dispatch_visit(node)
+
+    def astext(self) -> str:
+        meta = self.spec.meta
+        date = page_date(self.spec)
+        header = [
+            f'.\\" Copyright (c) {date.year}, {meta.copyright}',
+            '.\\"',
+            f'.\\" SPDX-License-Identifier: {meta.license}',
+            '.\\"',
+            '.\\" Rendered from spec/*.toml by manpage/_ext/movephys_man.',
+            f'.TH {meta.name} {meta.section} {date.isoformat()} "movephys {self.config.version}"',
+            ".SH NAME",
+            f"{meta.name} \\- {roff.escape(meta.summary)}",
+        ]
+        return "\n".join(header + self.lines) + "\n"
+
+    def _break(self) -> None:
+        if self.pending_break:
+            self.lines.append(self.pending_break)
+        self.pending_break = None
+
+    def _paragraph_separator(self) -> str:
+        return ".IP" if self.inside_item else ".P"
+
+    # Structure.
+
+    def visit_document(self, node: nodes.document) -> None:
+        pass
+
+    def depart_document(self, node: nodes.document) -> None:
+        pass
+
+    def visit_start_of_file(self, node: nodes.Element) -> None:
+        pass
+
+    def depart_start_of_file(self, node: nodes.Element) -> None:
+        pass
+
+    def visit_section(self, node: nodes.section) -> None:
+        self.depth += 1
+
+    def depart_section(self, node: nodes.section) -> None:
+        self.depth -= 1
+
+    def visit_title(self, node: nodes.title) -> None:
+        # Depth 1 is the document title: NAME in the header replaces it.
+        title = node.astext()
+        if self.depth == 2:
+            self.lines.append(f".SH {roff.quote_argument(title.upper())}")
+        elif self.depth == 3:
+            self.lines.append(f".SS {roff.quote_argument(title)}")
+        elif self.depth > 3:
+            raise UnsupportedNodeError(f"section nesting too deep at {title!r}")
+        self.pending_break = None
+        raise nodes.SkipNode
+
+    def visit_comment(self, node: nodes.comment) -> None:
+        raise nodes.SkipNode
+
+    def visit_target(self, node: nodes.target) -> None:
+        raise nodes.SkipNode
+
+    def visit_paragraph(self, node: nodes.paragraph) -> None:
+        self._break()
+        self.lines.extend(roff.paragraph_lines(inline_spans(node)))
+        self.pending_break = self._paragraph_separator()
+        raise nodes.SkipNode
+
+    # Lists: .TP for tagged entries, .IP with a bullet for plain ones.
+
+    def visit_definition_list(self, node: nodes.definition_list) -> None:
+        if self.inside_item:
+            raise UnsupportedNodeError("nested lists are not part of this page")
+        self.pending_break = None
+
+    def depart_definition_list(self, node: nodes.definition_list) -> None:
+        self.pending_break = ".P"
+
+    def visit_definition_list_item(self, node: nodes.definition_list_item) -> None:
+        self.lines.append(".TP")
+
+    def depart_definition_list_item(self, node: nodes.definition_list_item) -> None:
+        pass
+
+    def visit_term(self, node: nodes.term) -> None:
+        self.lines.append(roff.tag_line(inline_spans(node)))
+        raise nodes.SkipNode
+
+    def visit_definition(self, node: nodes.definition) -> None:
+        self.inside_item.append("definition")
+        self.pending_break = None
+
+    def depart_definition(self, node: nodes.definition) -> None:
+        self.inside_item.pop()
+        self.pending_break = None
+
+    def visit_bullet_list(self, node: nodes.bullet_list) -> None:
+        if self.inside_item:
+            raise UnsupportedNodeError("nested lists are not part of this page")
+        self.pending_break = None
+
+    def depart_bullet_list(self, node: nodes.bullet_list) -> None:
+        self.pending_break = ".P"
+
+    def visit_list_item(self, node: nodes.list_item) -> None:
+        self.lines.append(".IP \\[bu] 3")
+        self.inside_item.append("bullet")
+        self.pending_break = None
+
+    def depart_list_item(self, node: nodes.list_item) -> None:
+        self.inside_item.pop()
+        self.pending_break = None
+
+    # Code.
+
+    def visit_literal_block(self, node: nodes.literal_block) -> None:
+        program = "program" in node["classes"]
+        self.pending_break = self.pending_break or self._paragraph_separator()
+        self._break()
+        if not program:
+            self.lines.append(".in +4n")
+        self.lines.append(".EX")
+        self.lines.extend(roff.code_lines(node.astext()))
+        self.lines.append(".EE")
+        if not program:
+            self.lines.append(".in")
+        self.pending_break = self._paragraph_separator()
+        raise nodes.SkipNode
+
+    def visit_synopsis(self, node: nodes.Element) -> None:
+        self._break()
+        self.lines.extend(node["roff_lines"])
+        self.pending_break = ".P"
+        raise nodes.SkipNode

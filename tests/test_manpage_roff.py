@@ -1,0 +1,61 @@
+"""The man(7) line writer of the page extension: fonts, sentences, escapes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "manpage" / "_ext"))
+
+from movephys_man.roff import (  # noqa: E402
+    BOLD,
+    ITALIC,
+    ROMAN,
+    Span,
+    code_lines,
+    escape,
+    paragraph_lines,
+    semantic_lines,
+    tag_line,
+)
+
+
+def test_fonts_become_macro_lines_with_punctuation_attached() -> None:
+    spans = [Span(ROMAN, "If "), Span(ITALIC, "nodes"), Span(ROMAN, " is NULL, see "),
+             Span(BOLD, "move_pages"), Span(ROMAN, "(2).")]
+    assert paragraph_lines(spans) == ["If", ".I nodes", "is NULL, see", ".BR move_pages (2)."]
+
+
+def test_one_sentence_per_line() -> None:
+    assert paragraph_lines([Span(ROMAN, "One thing. Another thing.")]) == [
+        "One thing.",
+        "Another thing.",
+    ]
+
+
+def test_minus_only_for_real_minus_signs() -> None:
+    assert escape("returns -1 or -ENOENT; file-backed 32-bit pages, link -lc") == (
+        "returns \\-1 or \\-ENOENT; file-backed 32-bit pages, link \\-lc"
+    )
+
+
+def test_line_starting_with_a_period_is_protected() -> None:
+    assert paragraph_lines([Span(ROMAN, ".config is read")]) == ["\\&.config is read"]
+
+
+def test_long_sentence_breaks_at_clauses() -> None:
+    sentence = "a" * 50 + ", " + "b" * 50 + "; " + "c" * 10
+    assert semantic_lines(sentence) == ["a" * 50 + ",", "b" * 50 + "; " + "c" * 10]
+
+
+def test_tag_is_one_line() -> None:
+    assert tag_line([Span(BOLD, "MPOL_MF_MOVE"), Span(ROMAN, " (2)")]) == '.BR MPOL_MF_MOVE " (2)"'
+    assert tag_line([Span(ITALIC, "the target node")]) == '.I "the target node"'
+
+
+def test_code_escapes_backslash_and_every_minus_and_blank_lines() -> None:
+    assert code_lines('printf("%d\\n", -1);\n\nx->y;\n') == [
+        'printf("%d\\en", \\-1);',
+        "\\&",
+        "x\\->y;",
+    ]

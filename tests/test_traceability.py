@@ -1,0 +1,132 @@
+"""Every error and status row is in the man page and proven by a real suite case.
+
+Case ids are pytest node ids relative to suites/. They are collected in a
+subprocess (`pytest --collect-only -q suites`); collection never calls the
+syscall. A row naming a case that suites/ does not have fails here, so a
+row stays red until its case exists. Rows no case can reach say why in
+`untested_because` and show as gaps in the conformance matrix.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from manpage_build import REPO, build_man_page
+
+from movephys.spec import Rule, TracedRow, load_spec
+
+SPEC = load_spec()
+TRACED = SPEC.traced_rows()
+ROWS_WITH_CASES = tuple(row for row in SPEC.traced_rows() + SPEC.rule_rows() if row.cases)
+
+_ROLE = re.compile(r":(manpage|fn):`([^`]*)`")
+_EMPHASIS = re.compile(r"\*\*?([^*]+)\*\*?")
+
+
+def plain_spec_text(text: str) -> str:
+    """The words a reader sees: rST inline markup removed."""
+    text = _ROLE.sub(lambda match: match[2] + ("()" if match[1] == "fn" else ""), text)
+    return " ".join(_EMPHASIS.sub(r"\1", text).split())
+
+
+def _macro_arguments(line: str) -> list[str]:
+    return [
+        quoted if quoted or bare == "" else bare
+        for quoted, bare in re.findall(r'"((?:[^"]|\\")*)"|(\S+)', line.split(" ", 1)[1])
+    ]
+
+
+def plain_page_text(lines: list[str]) -> str:
+    """Roff source to its words: font macros joined, escapes undone."""
+    words = []
+    for line in lines:
+        if re.match(r"^\.(B|I|BR|RB|IR|RI|BI|IB) ", line):
+            words.append("".join(_macro_arguments(line)))
+        elif line and not line.startswith((".", "'")):
+            words.append(line)
+    text = " ".join(words)
+    for escape, character in (("\\-", "-"), ("\\&", ""), ("\\e", "\\"), ("\\(dq", '"')):
+        text = text.replace(escape, character)
+    return " ".join(text.split())
+
+
+def _section(lines: list[str], heading: str) -> list[str]:
+    start = lines.index(heading) + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith(".SH")), len(lines))
+    return lines[start:end]
+
+
+@pytest.fixture(scope="module")
+def page_lines(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    page = build_man_page(tmp_path_factory.mktemp("man"))
+    return page.read_text(encoding="utf-8").split("\n")
+
+
+@pytest.fixture(scope="module")
+def suite_case_ids() -> frozenset[str]:
+    """Node ids of suites/, relative to it, from a collection-only run."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+        + ["suites"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    ids = frozenset(
+        line.strip().removeprefix("suites/")
+        for line in result.stdout.splitlines()
+        if "::" in line and not line.startswith(" ")
+    )
+    if result.returncode not in (0, 5) or not ids:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        pytest.fail(f"collecting suites/ failed (exit {result.returncode}):\n{tail}")
+    return ids
+
+
+def _row_id(row: TracedRow | Rule) -> str:
+    return row.id
+
+
+@pytest.mark.parametrize("row", TRACED, ids=_row_id)
+def test_row_names_a_case_or_says_why_not(row: TracedRow) -> None:
+    assert row.cases or row.untested_because, f"{row.id}: no case and no untested_because"
+
+
+@pytest.mark.parametrize("row", TRACED, ids=_row_id)
+def test_row_appears_in_man_page(row: TracedRow, page_lines: list[str]) -> None:
+    if row in SPEC.whole_call_errors:
+        section = _section(page_lines, ".SH ERRORS")
+        tag = f".B {row.errno}"
+    else:
+        section = _section(page_lines, ".SH DESCRIPTION")
+        tag = f".B \\{row.value}" if row.value.startswith("-") else None
+    condition = plain_spec_text(row.condition)
+    assert condition in plain_page_text(section), f"{row.id}: {condition!r} not in the page"
+    if tag is not None:
+        assert tag in section, f"{row.id}: no {tag!r} entry"
+
+
+@pytest.mark.parametrize("row", ROWS_WITH_CASES, ids=_row_id)
+def test_row_cases_exist_in_suites(row: TracedRow | Rule, suite_case_ids: frozenset[str]) -> None:
+    missing = sorted(case for case in row.cases if case not in suite_case_ids)
+    assert not missing, f"{row.id} names cases suites/ does not have: {', '.join(missing)}"
+
+
+def test_case_ids_are_relative_to_suites() -> None:
+    for case in SPEC.case_ids():
+        assert (REPO / "suites" / case.split("::", 1)[0]).suffix == ".py"
+        assert not case.startswith("suites/"), case
+
+
+def test_plain_page_text_joins_font_macros() -> None:
+    lines = ["If", ".I nodes", "is NULL,", ".BR move_pages (2),", "returns \\-1."]
+    assert plain_page_text(lines) == "If nodes is NULL, move_pages(2), returns -1."
+
+
+def test_plain_spec_text_drops_markup() -> None:
+    text = "*flags* has **MPOL_MF_MOVE**, see :manpage:`move_pages(2)` and :fn:`mseal`."
+    assert plain_spec_text(text) == "flags has MPOL_MF_MOVE, see move_pages(2) and mseal()."
