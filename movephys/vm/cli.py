@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,6 +48,8 @@ def _add_vm_options(parser: argparse.ArgumentParser) -> None:
                        help="seconds before the guest is killed (default 1800)")
     group.add_argument("--quiet", action="store_true", help="do not echo the guest console")
     group.add_argument("--results", type=Path, default=run.CHECKOUT / "build" / "results")
+    group.add_argument("--rwdir", type=Path, action="append", default=[],
+                       help="host directory the guest may write (repeatable)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -110,8 +114,18 @@ def dispatch(args: argparse.Namespace) -> int:
         command = _rest(args)
         if not command:
             raise RunnerError("run needs a command after --")
-        job = run.run_command(kernel, shlex.join(command) if len(command) > 1 else command[0],
-                              options, workdir=results / "vm-run")
+        for directory in args.rwdir:
+            directory.mkdir(parents=True, exist_ok=True)
+        # A directory per run, so that two runs at once never swap commands.
+        results.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix="vm-run-", dir=results))
+        try:
+            job = run.run_command(
+                kernel, shlex.join(command) if len(command) > 1 else command[0], options,
+                workdir=workdir, rwdirs=tuple(args.rwdir),
+                environment=(("MOVEPHYS_CACHE", "/tmp/movephys-cache"),))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
         print(job.boot.output, end="")
     elif args.command == "suite":
         job = run.run_suite(kernel, options, results, _rest(args))

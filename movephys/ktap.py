@@ -1,0 +1,139 @@
+"""pytest plugin writing the run's results as KTAP version 1 (``--ktap PATH``).
+
+One result line per test item, numbered in the order results arrive (so it
+also works on the pytest-xdist controller), written when the session ends::
+
+    KTAP version 1
+    1..3
+    # permissions.py:12: AssertionError: ...   <- diagnostics of the next result
+    not ok 1 test_permissions.py::test_eperm[unprivileged-move]
+    ok 2 test_query.py::test_query_chunk_boundary
+    ok 3 test_compat.py::test_x[int80] # SKIP IA32_EMULATION disabled
+
+The description is the pytest node id relative to ``suites/``. Failures carry
+their report text as ``# `` diagnostic lines before the result line, as
+kunit_tool reads them. A collection error is a ``not ok`` line of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+SUITES_PREFIX = "suites/"
+MAX_DIAGNOSTIC_LINES = 60
+
+
+@dataclass
+class CaseResult:
+    """The combined outcome of one test's setup, call and teardown."""
+
+    case_id: str
+    ok: bool = True
+    directive: str = ""  # "SKIP reason" or "XFAIL reason"
+    diagnostics: list[str] = field(default_factory=list)
+
+    def lines(self, number: int) -> list[str]:
+        head = [f"# {line}".rstrip() for line in self.diagnostics]
+        status = "ok" if self.ok else "not ok"
+        suffix = f" # {self.directive}" if self.directive else ""
+        return [*head, f"{status} {number} {self.case_id}{suffix}"]
+
+
+def case_id(nodeid: str) -> str:
+    """The node id relative to suites/, made safe for a KTAP description."""
+    relative = nodeid
+    marker = relative.find(SUITES_PREFIX)
+    if marker == 0 or (marker > 0 and relative[marker - 1] == "/"):
+        relative = relative[marker + len(SUITES_PREFIX) :]
+    # '#' starts a KTAP directive; newlines would end the line.
+    return " ".join(relative.replace("#", "%23").split())
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+    else:
+        reason = str(longrepr or "")
+    reason = reason.removeprefix("Skipped: ")
+    return _one_line(reason) or "skipped"
+
+
+def _diagnostics(report: pytest.TestReport) -> list[str]:
+    lines = [f"{report.when} failed:"]
+    text_lines = (report.longreprtext or "").splitlines()
+    if len(text_lines) > MAX_DIAGNOSTIC_LINES:
+        dropped = len(text_lines) - MAX_DIAGNOSTIC_LINES
+        text_lines = [f"... {dropped} lines cut ...", *text_lines[-MAX_DIAGNOSTIC_LINES:]]
+    return lines + text_lines
+
+
+class KtapWriter:
+    """Collects reports during the session and writes the KTAP file at its end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.results: dict[str, CaseResult] = {}
+
+    def _result(self, nodeid: str) -> CaseResult:
+        if nodeid not in self.results:
+            self.results[nodeid] = CaseResult(case_id(nodeid))
+        return self.results[nodeid]
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = self._result(report.nodeid)
+        wasxfail = getattr(report, "wasxfail", None)
+        if report.skipped and wasxfail is not None:
+            result.directive = _one_line(f"XFAIL {wasxfail}".strip())
+        elif report.skipped:
+            result.directive = f"SKIP {skip_reason(report)}"
+        elif report.failed:
+            result.ok = False
+            result.directive = ""
+            result.diagnostics.extend(_diagnostics(report))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            result = self._result(report.nodeid or "collection")
+            result.ok = False
+            result.diagnostics.extend(["collection failed:", *str(report.longrepr).splitlines()])
+
+    def render(self) -> str:
+        lines = ["KTAP version 1", f"1..{len(self.results)}"]
+        for number, result in enumerate(self.results.values(), start=1):
+            lines.extend(result.lines(number))
+        return "\n".join(lines) + "\n"
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(session.config, "workerinput"):
+            return  # an xdist worker: the controller writes the file
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(self.render())
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        terminalreporter.write_line(f"KTAP report: {self.path}")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ktap", "KTAP report")
+    group.addoption(
+        "--ktap",
+        metavar="PATH",
+        default=None,
+        help="write the results as KTAP version 1 to PATH",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("ktap", default=None)
+    if path and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(KtapWriter(Path(path)), "movephys-ktap-writer")

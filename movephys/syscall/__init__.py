@@ -1,0 +1,1 @@
+"""Finding, confirming and calling move_phys_pages (native and 32-bit compat)."""

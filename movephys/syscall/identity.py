@@ -1,0 +1,271 @@
+"""Confirming that a resolved number really is move_phys_pages before calling it.
+
+Two levels, strongest first, recorded in :attr:`EntryConfirmation.level`:
+
+``sys_call_table``
+    ``sys_call_table[nr]`` (``ia32_sys_call_table[nr]`` for compat), read from
+    /proc/kcore at the table address /proc/kallsyms gives, holds the address
+    of ``__x64_sys_move_phys_pages`` (``__ia32_sys_move_phys_pages``).
+``kallsyms+headers``
+    When kcore or the table symbol is unavailable (no CONFIG_KALLSYMS_ALL, no
+    /proc/kcore): the entry symbol exists, the number names no other syscall
+    in the headers read, and it is not a mainline syscall that this kernel
+    has (454 futex_wake, 462 mseal, 463 setxattrat, ...).
+
+Only a native number confirmed statically is then called, once, with the
+harmless probe ``move_phys_pages(0, NULL, NULL, NULL, -1)``, which must fail
+with EINVAL (flags are checked before anything else). Nothing in this module
+calls a syscall number before that point.
+"""
+
+from __future__ import annotations
+
+import errno as errno_names
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from movephys.syscall import kcore
+from movephys.syscall.kallsyms import KALLSYMS, Kallsyms, KallsymsError, read_kallsyms
+from movephys.syscall.numbers import NumberSource, SyscallNumbers
+
+NATIVE = "native"
+COMPAT = "compat"
+LEVEL_TABLE = "sys_call_table"
+LEVEL_FALLBACK = "kallsyms+headers"
+
+ENTRY_SYMBOLS: Mapping[str, tuple[str, ...]] = {
+    NATIVE: ("__x64_sys_move_phys_pages",),
+    COMPAT: ("__ia32_sys_move_phys_pages", "__ia32_compat_sys_move_phys_pages"),
+}
+TABLE_SYMBOLS: Mapping[str, str] = {NATIVE: "sys_call_table", COMPAT: "ia32_sys_call_table"}
+SYMBOL_PREFIX: Mapping[str, str] = {NATIVE: "__x64_sys_", COMPAT: "__ia32_sys_"}
+
+# Mainline syscalls (same number on x86_64 and i386) at numbers an RFC used or
+# a port might pick: calling one of these by mistake runs a different syscall.
+MAINLINE_AT: Mapping[int, str] = {
+    454: "futex_wake",
+    455: "futex_wait",
+    456: "futex_requeue",
+    457: "statmount",
+    458: "listmount",
+    459: "lsm_get_self_attr",
+    460: "lsm_set_self_attr",
+    461: "lsm_list_modules",
+    462: "mseal",
+    463: "setxattrat",
+    464: "getxattrat",
+    465: "listxattrat",
+    466: "removexattrat",
+    467: "open_tree_attr",
+    468: "file_getattr",
+    469: "file_setattr",
+}
+
+PROBE_TEXT = "move_phys_pages(0, NULL, NULL, NULL, -1)"
+
+
+@dataclass(frozen=True)
+class EntryConfirmation:
+    """Whether one entry (native or compat) is confirmed, how, or why not."""
+
+    entry: str  # NATIVE or COMPAT
+    nr: int | None
+    confirmed: bool
+    level: str | None  # LEVEL_TABLE, LEVEL_FALLBACK, or None when not confirmed
+    reason: str  # one line: how it was confirmed, or precisely why not
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The verdict for both entries; ``confirmed``/``reason`` speak for the native one."""
+
+    native: EntryConfirmation
+    compat: EntryConfirmation
+
+    @property
+    def confirmed(self) -> bool:
+        return self.native.confirmed
+
+    @property
+    def reason(self) -> str:
+        return self.native.reason
+
+    @property
+    def nr(self) -> int | None:
+        return self.native.nr if self.native.confirmed else None
+
+    @property
+    def compat_nr(self) -> int | None:
+        return self.compat.nr if self.compat.confirmed else None
+
+
+def _refuse(entry: str, nr: int | None, reason: str) -> EntryConfirmation:
+    return EntryConfirmation(entry, nr, False, None, reason)
+
+
+def _entry_symbol(entry: str, symbols: Kallsyms) -> str | None:
+    return next((name for name in ENTRY_SYMBOLS[entry] if name in symbols), None)
+
+
+def _missing_symbol_reason(entry: str, symbols: Kallsyms, kallsyms_path: str) -> str:
+    wanted = ENTRY_SYMBOLS[entry][0]
+    if entry == NATIVE or _entry_symbol(NATIVE, symbols) is None:
+        return f"no {wanted} in {kallsyms_path}: this kernel has no move_phys_pages"
+    if "__ia32_sys_move_pages" not in symbols:
+        return f"no {wanted} in {kallsyms_path}: this kernel has no IA32 emulation"
+    return f"no {wanted} in {kallsyms_path}: this kernel has no 32-bit move_phys_pages entry"
+
+
+def _table_check(
+    entry: str, nr: int, symbol: str, symbols: Kallsyms, kcore_path: str | Path
+) -> EntryConfirmation | str:
+    """The table level's verdict, or why the table could not be read (a str)."""
+    table_name = TABLE_SYMBOLS[entry]
+    table = symbols.address(table_name)
+    if table is None:
+        return (
+            f"no {table_name} in kallsyms (no CONFIG_KALLSYMS_ALL, or a kernel that "
+            "dispatches without this table)"
+        )
+    if symbols.addresses_hidden:
+        return "kallsyms addresses are hidden (run as root)"
+    try:
+        target = kcore.read_u64(table + 8 * nr, kcore_path)
+    except kcore.KcoreError as error:
+        return str(error)
+    expected = symbols.address(symbol)
+    if target == expected:
+        return EntryConfirmation(
+            entry, nr, True, LEVEL_TABLE, f"{table_name}[{nr}] is {symbol} (read from {kcore_path})"
+        )
+    found = symbols.syscall_symbol_at(target)
+    if found is not None:
+        return _refuse(entry, nr, f"{table_name}[{nr}] is {found}, not {symbol}")
+    return _refuse(
+        entry,
+        nr,
+        f"{table_name}[{nr}] holds {target:#x}, no syscall entry: the running kernel's table "
+        f"ends before {nr} (kernel image older than its headers?)",
+    )
+
+
+def _fallback_check(
+    entry: str, source: NumberSource, symbol: str, symbols: Kallsyms, why_no_table: str
+) -> EntryConfirmation:
+    nr = source.nr
+    assert nr is not None
+    other = source.table.get(nr)
+    if other is not None and other != "move_phys_pages":
+        return _refuse(entry, nr, f"{nr} is __NR_{other} in the headers read, not move_phys_pages")
+    mainline = MAINLINE_AT.get(nr)
+    if mainline is not None:
+        mainline_symbol = SYMBOL_PREFIX[entry] + mainline
+        if mainline_symbol in symbols:
+            return _refuse(
+                entry, nr, f"{nr} is {mainline} on this kernel ({mainline_symbol} in kallsyms)"
+            )
+    return EntryConfirmation(
+        entry,
+        nr,
+        True,
+        LEVEL_FALLBACK,
+        f"{symbol} in kallsyms and {nr} names no other syscall ({why_no_table})",
+    )
+
+
+def confirm_entry(
+    entry: str,
+    source: NumberSource,
+    symbols: Kallsyms,
+    *,
+    kallsyms_path: str = KALLSYMS,
+    kcore_path: str | Path = kcore.KCORE,
+) -> EntryConfirmation:
+    """Static confirmation of one entry, from kernel symbols and memory only (no call)."""
+    symbol = _entry_symbol(entry, symbols)
+    if symbol is None:
+        return _refuse(entry, source.nr, _missing_symbol_reason(entry, symbols, kallsyms_path))
+    if source.nr is None:
+        option = "--syscall-nr" if entry == NATIVE else "--compat-syscall-nr"
+        return _refuse(
+            entry, None, f"{symbol} exists but its number is unknown: {source.source}; "
+            f"give {option} or --kernel-headers"
+        )
+    verdict = _table_check(entry, source.nr, symbol, symbols, kcore_path)
+    if isinstance(verdict, EntryConfirmation):
+        return verdict
+    return _fallback_check(entry, source, symbol, symbols, verdict)
+
+
+def probe_verdict(confirmation: EntryConfirmation, ret: int, err: int) -> EntryConfirmation:
+    """Fold the probe's outcome into a statically confirmed entry."""
+    if ret == -1 and err == errno_names.EINVAL:
+        return replace(confirmation, reason=f"{confirmation.reason}; {PROBE_TEXT} gave EINVAL")
+    name = errno_names.errorcode.get(err, str(err)) if err else "0"
+    return _refuse(
+        confirmation.entry,
+        confirmation.nr,
+        f"{PROBE_TEXT} on number {confirmation.nr} gave ret={ret} errno={name}, "
+        "expected -1/EINVAL",
+    )
+
+
+def _default_probe(nr: int) -> tuple[int, int]:
+    from movephys.syscall.native import move_phys_pages
+
+    result = move_phys_pages(0, None, None, None, -1, syscall_nr=nr)
+    return result.ret, result.errno
+
+
+def _as_numbers(numbers: SyscallNumbers | int | None) -> SyscallNumbers:
+    if isinstance(numbers, SyscallNumbers):
+        return numbers
+    return SyscallNumbers(
+        NumberSource(numbers, "given" if numbers is not None else "no number given"),
+        NumberSource(None, "no compat number given"),
+    )
+
+
+def confirm(
+    numbers: SyscallNumbers | int | None,
+    *,
+    kallsyms_path: str = KALLSYMS,
+    kcore_path: str | Path = kcore.KCORE,
+    symbols: Kallsyms | None = None,
+    probe: Callable[[int], tuple[int, int]] = _default_probe,
+    compat_probe: Callable[[int], tuple[int, int]] | None = None,
+) -> Identity:
+    """Confirm both entries; the native number is probed only once statically confirmed.
+
+    ``compat_probe`` (e.g. :func:`movephys.syscall.compat.probe_int80`) probes
+    the compat number the same way; without it the compat entry rests on the
+    static check alone. A bare number (or None) stands for the native entry
+    only; pass the :class:`SyscallNumbers` of ``numbers.resolve()`` to keep
+    the header table (collision check) and the compat number.
+    """
+    numbers = _as_numbers(numbers)
+    if symbols is None:
+        try:
+            symbols = read_kallsyms(kallsyms_path)
+        except KallsymsError as error:
+            return Identity(
+                _refuse(NATIVE, numbers.native.nr, str(error)),
+                _refuse(COMPAT, numbers.compat.nr, str(error)),
+            )
+    native = confirm_entry(
+        NATIVE, numbers.native, symbols, kallsyms_path=kallsyms_path, kcore_path=kcore_path
+    )
+    compat = confirm_entry(
+        COMPAT, numbers.compat, symbols, kallsyms_path=kallsyms_path, kcore_path=kcore_path
+    )
+    if native.confirmed and native.nr is not None:
+        native = probe_verdict(native, *probe(native.nr))
+    if compat.confirmed and compat.nr is not None and compat_probe is not None:
+        try:
+            outcome = compat_probe(compat.nr)
+        except Exception as error:  # noqa: BLE001 - any failure is a reason, not a crash
+            compat = _refuse(COMPAT, compat.nr, f"compat probe could not run: {error}")
+        else:
+            compat = probe_verdict(compat, *outcome)
+    return Identity(native, compat)
