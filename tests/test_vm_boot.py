@@ -59,3 +59,29 @@ def test_bad_memory_size_is_one_line_error(tmp_path: Path):
     request = _request(tmp_path, (boot.NumaNode("lots", "0"),))
     with pytest.raises(RunnerError, match="bad memory size 'lots'"):
         boot.vng_command(request, tmp_path / "g.sh")
+
+
+def test_two_cpus_per_node_give_ranges():
+    assert boot.numa_layout(2, "1G", memoryless=False, cpus_per_node=2) == (
+        boot.NumaNode("1G", "0-1"), boot.NumaNode("1G", "2-3"))
+
+
+def test_vng_command_counts_cpus_of_ranges(tmp_path: Path):
+    nodes = boot.numa_layout(2, "1G", memoryless=False, cpus_per_node=2)
+    command = boot.vng_command(_request(tmp_path, nodes), tmp_path / "guest.sh")
+    assert command[command.index("--cpus") + 1] == "4"
+    assert "-smp 4,sockets=4,cores=1,threads=1" in command
+
+
+def test_exit_in_the_command_still_records_its_status(tmp_path: Path):
+    import subprocess
+
+    request = boot.BootRequest(
+        bzimage=tmp_path / "bzImage", command="echo out; exit 3", nodes=boot.two_nodes(),
+        accel="tcg", timeout=10, workdir=tmp_path, cwd=tmp_path,
+    )
+    script = tmp_path / "guest.sh"
+    script.write_text(boot.guest_script(request).replace("dmesg", "true"))
+    subprocess.run(["sh", str(script)], check=False, capture_output=True)
+    assert (tmp_path / "exit_code").read_text().strip() == "3"
+    assert (tmp_path / "output.log").read_text() == "out\n"

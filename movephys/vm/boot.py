@@ -60,13 +60,22 @@ def two_nodes() -> tuple[NumaNode, ...]:
     return (NumaNode("1G", "0"), NumaNode("1G", "1"))
 
 
-def numa_layout(memory_nodes: int, node_memory: str, memoryless: bool) -> tuple[NumaNode, ...]:
-    """One CPU per node; a memoryless node, when asked for, comes last."""
+def numa_layout(memory_nodes: int, node_memory: str, memoryless: bool,
+                cpus_per_node: int = 1) -> tuple[NumaNode, ...]:
+    """@cpus_per_node CPUs per node; a memoryless node, when asked for, comes last."""
     if memory_nodes < 1:
         raise RunnerError("at least one memory node is needed")
-    nodes = [NumaNode(node_memory, str(index)) for index in range(memory_nodes)]
+    if cpus_per_node < 1:
+        raise RunnerError("every node needs at least one CPU")
+
+    def cpu_range(node: int) -> str:
+        first = node * cpus_per_node
+        last = first + cpus_per_node - 1
+        return str(first) if first == last else f"{first}-{last}"
+
+    nodes = [NumaNode(node_memory, cpu_range(index)) for index in range(memory_nodes)]
     if memoryless:
-        nodes.append(NumaNode("0", str(memory_nodes)))
+        nodes.append(NumaNode("0", cpu_range(memory_nodes)))
     return tuple(nodes)
 
 
@@ -95,7 +104,8 @@ def guest_script(request: BootRequest) -> str:
         "#!/bin/sh\n"
         f"{exports}"
         f"cd {shlex.quote(str(request.cwd))} || exit 125\n"
-        f"{{ {request.command}\n}} > {work}/output.log 2>&1 < /dev/null\n"
+        # A subshell, so that an "exit" in the command still lets us record it.
+        f"( {request.command}\n) > {work}/output.log 2>&1 < /dev/null\n"
         f"echo $? > {work}/exit_code\n"
         f"dmesg > {work}/kernel.log 2>&1\n"
         f"cat {work}/output.log\n"

@@ -41,7 +41,10 @@ def _add_vm_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--nodes", type=int, default=2, help="memory nodes (default 2)")
     group.add_argument("--node-memory", default="1G", help="memory per node (default 1G)")
     group.add_argument("--memoryless-node", action="store_true",
-                       help="add a node with a CPU and no memory")
+                       help="add a node with CPUs and no memory")
+    group.add_argument("--cpus-per-node", type=int, default=None,
+                       help="CPUs per node (default 1; 2 for selftest, whose migration "
+                            "test needs at least 3 CPUs)")
     group.add_argument("--accel", choices=("auto", "tcg", "kvm"), default="auto",
                        help="auto uses KVM only after a bounded probe boot succeeds")
     group.add_argument("--timeout", type=float, default=1800.0,
@@ -92,7 +95,8 @@ def _vm_options(args: argparse.Namespace) -> run.VmOptions:
     if args.timeout <= 0:
         raise RunnerError(f"--timeout must be positive, not {args.timeout}")
     return run.VmOptions(
-        nodes=boot.numa_layout(args.nodes, args.node_memory, args.memoryless_node),
+        nodes=boot.numa_layout(args.nodes, args.node_memory, args.memoryless_node,
+                               args.cpus_per_node or (2 if args.command == "selftest" else 1)),
         accel=args.accel, timeout=args.timeout, cache_dir=args.cache_dir, echo=not args.quiet,
     )
 

@@ -18,6 +18,7 @@ from movephys.vm import boot, build
 from movephys.vm.errors import RunnerError
 
 CHECKOUT = Path(__file__).resolve().parents[2]
+SELFTEST_HUGEPAGES = 8  # 2 MiB pages: enough for both hugetlb cases on two nodes
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,11 @@ def selftest_binary(kernel: Kernel, cache_dir: Path) -> Path:
 def run_selftest(kernel: Kernel, options: VmOptions, results: Path) -> JobResult:
     binary = selftest_binary(kernel, options.cache_dir)
     results.mkdir(parents=True, exist_ok=True)
-    job = run_command(kernel, shlex.quote(str(binary)), options, workdir=results / "vm-selftest",
+    # As run_vmtests.sh does: the hugetlb cases need a pool to migrate from.
+    command = (f"echo {SELFTEST_HUGEPAGES} > /proc/sys/vm/nr_hugepages; "
+               f"{shlex.quote(str(binary))}; status=$?; "
+               "echo 0 > /proc/sys/vm/nr_hugepages; exit $status")
+    job = run_command(kernel, command, options, workdir=results / "vm-selftest",
                       rwdirs=(results,))
     (results / "selftest-migration.log").write_text(job.boot.output)
     return job
