@@ -29,7 +29,8 @@ def dist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_carries_man_page_spec_and_helper(dist_dir: Path):
     wheel = next(dist_dir.glob(f"movephys-{__version__}-*.whl"))
-    names = zipfile.ZipFile(wheel).namelist()
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
     assert any(name.endswith(".data/data/share/man/man2/move_phys_pages.2") for name in names)
     assert "movephys/_spec/errors.toml" in names
     assert "movephys/syscall/helpers/compat32.c" in names
@@ -37,7 +38,8 @@ def test_wheel_carries_man_page_spec_and_helper(dist_dir: Path):
 
 def test_sdist_carries_sources_of_everything(dist_dir: Path):
     sdist = next(dist_dir.glob(f"movephys-{__version__}.tar.gz"))
-    names = {name.split("/", 1)[1] for name in tarfile.open(sdist).getnames() if "/" in name}
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"spec/errors.toml", "man2/move_phys_pages.2", "setup.py",
             "movephys/syscall/helpers/compat32.c"} <= names
     assert any(name.startswith("kernel/patches/0001-") for name in names)
