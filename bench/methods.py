@@ -1,0 +1,191 @@
+"""The four ways to act on K physical pages, each as a :class:`~bench.measure.Mover`.
+
+Only ``work`` is timed. It receives what a tiering daemon would have: the
+PFNs (and for the copy floor, two prepared buffers). ``check`` runs after
+the clock stopped and turns the result into a :class:`Verdict`; the holders
+then check the pages themselves (see :mod:`bench.sweep`).
+"""
+
+from __future__ import annotations
+
+import errno
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from bench.measure import Mover
+from bench.plan import COPY, PHYS, REVERSE, TRANSLATE
+from bench.translate import Translation, translate
+from bench.workload import Target
+from movephys import memory
+from movephys.syscall import native
+from movephys.syscall.native import CallResult
+
+COPY_CHECK_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Job:
+    targets: tuple[Target, ...]
+    source_node: int
+    target_node: int
+    syscall_nr: int | None  # confirmed move_phys_pages number; None where it is absent
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The mover's own account: what its calls reported, before the holders look."""
+
+    good: int  # status entries == target node, right translations, or pages copied intact
+    calls: int
+    processes_scanned: int = 0
+    entries_scanned: int = 0
+    note: str = ""
+
+
+def status_note(statuses: Sequence[int], node: int) -> str:
+    """'12 x -EBUSY, 1 x 0' for the entries that are not ``node``; '' when all are."""
+    counts = Counter(value for value in statuses if value != node)
+    return ", ".join(f"{count} x {_status_name(value)}" for value, count in counts.most_common())
+
+
+def _status_name(value: int) -> str:
+    if value == native.STATUS_SENTINEL:
+        return "unwritten"
+    if value < 0:
+        return "-" + errno.errorcode.get(-value, str(-value))
+    return f"node {value}"
+
+
+def _call_note(results: Sequence[CallResult]) -> str:
+    failed = [r for r in results if r.ret < 0]
+    if not failed:
+        return ""
+    return f"{len(failed)} call(s) failed: {errno.errorcode.get(failed[0].errno, failed[0].errno)}"
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(note for note in notes if note)
+
+
+def phys(job: Job) -> Mover:
+    """(a) one move_phys_pages call naming the K frames."""
+    if job.syscall_nr is None:
+        raise ValueError("move_phys_pages has no confirmed number on this kernel")
+    nr = job.syscall_nr
+    pfns = [target.pfn for target in job.targets]
+    node = job.target_node
+
+    def work(_: None) -> CallResult:
+        count = len(pfns)
+        addresses = [pfn * memory.PAGE_SIZE for pfn in pfns]
+        return native.move_phys_pages(
+            count, addresses, [node] * count, count, native.MPOL_MF_MOVE, syscall_nr=nr
+        )
+
+    def check(_: None, result: CallResult) -> Verdict:
+        good = sum(1 for value in result.status if value == node)
+        return Verdict(good, 1, note=_join(_call_note([result]), status_note(result.status, node)))
+
+    return Mover(lambda: None, work, check)
+
+
+def _move_owned(translation: Translation, node: int) -> list[CallResult]:
+    results = []
+    for pid, pages in translation.by_process().items():
+        addresses = [vaddr for vaddr, _ in pages]
+        count = len(addresses)
+        results.append(native.move_pages(
+            pid, count, addresses, [node] * count, count, native.MPOL_MF_MOVE
+        ))
+    return results
+
+
+def reverse(job: Job) -> Mover:
+    """(b) find every frame's owner through /proc/*/pagemap, then move_pages per owner."""
+    pfns = [target.pfn for target in job.targets]
+    node = job.target_node
+
+    def work(_: None) -> tuple[Translation, list[CallResult]]:
+        translation = translate(pfns)
+        return translation, _move_owned(translation, node)
+
+    def check(_: None, outcome: tuple[Translation, list[CallResult]]) -> Verdict:
+        translation, results = outcome
+        statuses = [value for result in results for value in result.status]
+        missing = len(pfns) - len(translation.owners)
+        return Verdict(
+            sum(1 for value in statuses if value == node),
+            len(results),
+            translation.processes_scanned,
+            translation.entries_scanned,
+            _join(
+                f"{missing} frame(s) without an owner" if missing else "",
+                _call_note(results),
+                status_note(statuses, node),
+            ),
+        )
+
+    return Mover(lambda: None, work, check)
+
+
+def reverse_translation(job: Job) -> Mover:
+    """(c) the walk of (b) alone; each answer is compared with where the holder put the page."""
+    pfns = [target.pfn for target in job.targets]
+    expected = {target.pfn: (target.pid, target.vaddr) for target in job.targets}
+
+    def check(_: None, translation: Translation) -> Verdict:
+        good = sum(
+            1 for pfn, where in expected.items() if translation.owners.get(pfn, [None])[0] == where
+        )
+        wrong = len(expected) - good
+        return Verdict(
+            good, 0, translation.processes_scanned, translation.entries_scanned,
+            f"{wrong} frame(s) not found at their holder's address" if wrong else "",
+        )
+
+    return Mover(lambda: None, lambda _: translate(pfns), check)
+
+
+def copy(job: Job) -> Mover:
+    """The floor: memcpy of K pages from a buffer on the source node to one on the target."""
+    length = len(job.targets) * memory.PAGE_SIZE
+
+    def prepare() -> tuple[ExitStack, memory.Mapping, memory.Mapping]:
+        stack = ExitStack()
+        buffers = []
+        for node, fill in ((job.source_node, b"\xa5"), (job.target_node, b"\x00")):
+            mapping = stack.enter_context(memory.anonymous(length))
+            mapping.madvise(0, length, memory.MADV_NOHUGEPAGE)
+            mapping.write(0, fill * length)
+            pages = [mapping.page(index) for index in range(mapping.pages)]
+            placed = memory.place_on_node(pages, node)
+            if any(value != node for value in placed):
+                raise RuntimeError(f"copy buffer pages would not go to node {node}")
+            buffers.append(mapping)
+        source, target = buffers
+        source.write(0, bytes(range(256)) * (length // 256))
+        return stack, source, target
+
+    def work(state: tuple[ExitStack, memory.Mapping, memory.Mapping]) -> None:
+        _, source, target = state
+        memory.ffi.memmove(
+            memory.ffi.cast("char *", target.addr), memory.ffi.cast("char *", source.addr), length
+        )
+
+    def check(state: tuple[ExitStack, memory.Mapping, memory.Mapping], _: None) -> Verdict:
+        stack, source, target = state
+        with stack:
+            damaged = 0
+            for offset in range(0, length, COPY_CHECK_CHUNK):
+                size = min(COPY_CHECK_CHUNK, length - offset)
+                if source.read(offset, size) != target.read(offset, size):
+                    damaged += 1
+        good = len(job.targets) if not damaged else 0
+        return Verdict(good, 0, note=f"{damaged} chunk(s) differ" if damaged else "")
+
+    return Mover(prepare, work, check)
+
+
+MOVERS = {PHYS: phys, REVERSE: reverse, TRANSLATE: reverse_translation, COPY: copy}

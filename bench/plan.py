@@ -1,0 +1,89 @@
+"""What a sweep measures: the K and P values, repeats and methods, checked up front."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+PHYS = "phys"  # (a) move_phys_pages
+REVERSE = "reverse"  # (b) pagemap walk + move_pages per owner
+TRANSLATE = "translate"  # (c) the walk alone
+COPY = "copy"  # the floor: memcpy of K pages across nodes
+METHODS: tuple[str, ...] = (PHYS, REVERSE, TRANSLATE, COPY)
+MOVING_METHODS = frozenset({PHYS, REVERSE})
+
+FULL_KS: tuple[int, ...] = tuple(4**i for i in range(9))  # 1 .. 65536
+FULL_PS: tuple[int, ...] = (1, 8, 64)
+FULL_REPEATS = 3
+QUICK_KS: tuple[int, ...] = (1, 64, 4096)
+QUICK_PS: tuple[int, ...] = (1, 64)
+QUICK_REPEATS = 2
+
+MAX_PROCESSES = 512
+MAX_PAGES = 1 << 18  # 1 GiB of 4 KiB pages: more would not fit the VM's nodes
+
+
+class PlanError(ValueError):
+    """A sweep option is unusable (one line)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    ks: tuple[int, ...]
+    ps: tuple[int, ...]
+    repeats: int
+    methods: tuple[str, ...]
+
+    @property
+    def total_pages(self) -> int:
+        """Pages the workload holds in all: enough for the largest K."""
+        return max(self.ks)
+
+    def pages_per_process(self, processes: int) -> int:
+        """M for a given P: the total spread evenly, rounded up."""
+        return -(-self.total_pages // processes)
+
+
+def parse_int_list(text: str, option: str) -> tuple[int, ...]:
+    """'1,4,16' -> (1, 4, 16); a one-line PlanError for anything else."""
+    values: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) == 0:
+            raise PlanError(f"{option}: {part!r} is not a positive integer (give e.g. 1,4,16)")
+        values.append(int(part))
+    return tuple(sorted(set(values)))
+
+
+def parse_methods(text: str) -> tuple[str, ...]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in chosen if name not in METHODS]
+    if unknown or not chosen:
+        raise PlanError(
+            f"--methods: {', '.join(unknown) or 'nothing'} unknown; choose from {','.join(METHODS)}"
+        )
+    return tuple(name for name in METHODS if name in chosen)
+
+
+def make_plan(
+    *,
+    quick: bool = False,
+    ks: Sequence[int] | None = None,
+    ps: Sequence[int] | None = None,
+    repeats: int | None = None,
+    methods: Sequence[str] = METHODS,
+) -> Plan:
+    """The full or quick plan, with any given value overriding it, checked."""
+    plan = Plan(
+        ks=tuple(ks) if ks else (QUICK_KS if quick else FULL_KS),
+        ps=tuple(ps) if ps else (QUICK_PS if quick else FULL_PS),
+        repeats=repeats if repeats is not None else (QUICK_REPEATS if quick else FULL_REPEATS),
+        methods=tuple(methods),
+    )
+    if plan.repeats < 1:
+        raise PlanError(f"--repeats: {plan.repeats} is below 1")
+    if plan.total_pages > MAX_PAGES:
+        raise PlanError(f"--k: {plan.total_pages} pages exceed the limit of {MAX_PAGES}")
+    if max(plan.ps) > MAX_PROCESSES:
+        raise PlanError(f"--p: {max(plan.ps)} processes exceed the limit of {MAX_PROCESSES}")
+    return plan

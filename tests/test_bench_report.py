@@ -1,0 +1,110 @@
+"""Plots and the docs include drawn from recorded rows, with no kernel involved."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bench import machine, report, results, svg
+from bench.results import Measurement
+from bench.suite_time import SUITE_CSV, SuiteRun
+
+TCG_MACHINE = machine.Machine(
+    kernel_release="6.12.117-movephys", kernel_version="#1 SMP PREEMPT_DYNAMIC",
+    cpu_model="QEMU Virtual CPU version 2.5+", cpus=2, accel=machine.TCG,
+    node_memory_mib={"0": 1007, "1": 1008}, python="3.11.7",
+    syscall="number 463 from headers: sys_call_table[463] is __x64_sys_move_phys_pages",
+    date="2026-11-26 14:00 UTC",
+)
+BASE = Measurement(
+    method="phys", processes=1, pages_per_process=4096, k=1, repeat=0, wall_s=1e-4, cpu_s=1e-4,
+    user_s=0.0, sys_s=1e-4, peak_rss_kib=30000, rss_growth_kib=0, verified=1, calls=1,
+    processes_scanned=0, entries_scanned=0,
+)
+COST = {"phys": 1e-5, "reverse": 2e-4, "translate": 1.5e-4, "copy": 1e-6}
+
+
+def recorded_rows() -> list[Measurement]:
+    rows = []
+    for processes in (1, 64):
+        for k in (1, 64, 4096):
+            for repeat in range(2):
+                for method, unit in COST.items():
+                    wall = unit * k * (1 + 0.1 * repeat) * (processes if method != "phys" else 1)
+                    rows.append(replace(BASE, method=method, processes=processes, k=k,
+                                        repeat=repeat, wall_s=wall, verified=k,
+                                        rss_growth_kib=k * 4 if method == "copy" else 0))
+    return rows
+
+
+@pytest.fixture
+def results_dir(tmp_path: Path) -> Path:
+    out = tmp_path / "bench"
+    results.write_rows(out / results.RAW_CSV, recorded_rows())
+    machine.save(TCG_MACHINE, out)
+    return out
+
+
+def test_svg_is_well_formed_and_names_its_series() -> None:
+    chart = svg.Chart("T <&>", "K", "s", (
+        svg.Series("one", (svg.Point(1, 1e-3, 5e-4, 2e-3), svg.Point(100, 1e-1))),
+        svg.Series("zero is dropped", (svg.Point(1, 0.0),)),
+    ))
+    document = ElementTree.fromstring(svg.render(chart))
+    texts = [element.text for element in document.iter("{http://www.w3.org/2000/svg}text")]
+    assert "T <&>" in texts and "one" in texts and "zero is dropped" in texts
+    assert len(list(document.iter("{http://www.w3.org/2000/svg}polyline"))) == 1
+
+
+def test_svg_without_data_says_so() -> None:
+    chart = svg.Chart("empty", "K", "s", (svg.Series("none", ()),))
+    assert "no data" in svg.render(chart)
+
+
+def test_svg_is_reproducible() -> None:
+    chart = report.time_vs_k(report.from_rows(recorded_rows(), TCG_MACHINE), 64)
+    assert svg.render(chart) == svg.render(chart)
+
+
+def test_report_writes_summary_charts_and_include(results_dir: Path, tmp_path: Path) -> None:
+    docs = tmp_path / "docs" / "bench"
+    written = report.write(report.load(results_dir), results_dir, docs)
+    names = {path.name for path in written}
+    assert names == {"summary.csv", "time_vs_k_p1.svg", "time_vs_k_p64.svg",
+                     "time_vs_p_k4096.svg", "ratio_vs_k.svg", "rss_vs_k_p64.svg", "results.inc"}
+    for name in names | {"measurements.csv", "machine.json"}:
+        assert (docs / name).is_file()
+    for name in names - {"summary.csv", "results.inc"}:
+        ElementTree.parse(results_dir / name)
+
+
+def test_include_labels_tcg_and_gives_the_headline(results_dir: Path) -> None:
+    text = report.rst(report.load(results_dir), ["ratio_vs_k.svg"])
+    assert "QEMU TCG (software emulation" in text
+    # reverse/phys at K=4096, P=64: 2e-4*64/1e-5 = 1280 in both repeats.
+    assert "At K=4096 and P=64, reverse translation plus move_pages took **1.28e+03 times**" in text
+    assert ".. figure:: /bench/ratio_vs_k.svg" in text
+    assert ":Kernel: ``6.12.117-movephys``" in text
+
+
+def test_include_without_phys_says_there_is_no_ratio(results_dir: Path) -> None:
+    rows = [row for row in recorded_rows() if row.method != "phys"]
+    loaded = report.from_rows(rows, TCG_MACHINE)
+    assert "No paired (b)/(a) figure" in report.rst(loaded, [])
+    assert "ratio_vs_k.svg" not in report.charts(loaded)
+
+
+def test_suite_times_join_the_include(results_dir: Path) -> None:
+    results.write_rows(results_dir / SUITE_CSV, [
+        SuiteRun("serial", 300.5, 0, "90 passed, 5 skipped in 299.0s"),
+        SuiteRun("-n auto", 180.2, 0, "90 passed, 5 skipped in 178.1s"),
+    ])
+    text = report.rst(report.load(results_dir), [])
+    assert "The conformance suite's own run time" in text and "180.2" in text
+
+
+def test_seconds_text_units() -> None:
+    assert [report.seconds_text(v) for v in (2e-6, 0.0123, 4.5)] == ["2 µs", "12.3 ms", "4.5 s"]
