@@ -1,0 +1,1 @@
+"""Shared test logic of the conformance suite: producing pages, calling, verifying."""

@@ -1,0 +1,37 @@
+"""The machine facts the suite reads, each from movephys.probes (one place to adapt)."""
+
+from __future__ import annotations
+
+import os
+
+from movephys.probes import kpageflags, nodes, pagemap
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+PAGE_SHIFT = PAGE_SIZE.bit_length() - 1
+
+
+def pfn_of(addr: int) -> int | None:
+    """The PFN /proc/self/pagemap gives for a virtual address; None when not present."""
+    return pagemap.pfn_of(addr)
+
+
+def phys_of(addr: int) -> int:
+    pfn = pfn_of(addr)
+    if pfn is None:
+        raise AssertionError(f"pagemap: page at {addr:#x} is not present")
+    return pfn << PAGE_SHIFT
+
+
+def node_of_pfn(pfn: int) -> int | None:
+    """The node whose memory holds the frame, from sysfs; None when no node has it."""
+    return nodes.node_of_pfn(pfn)
+
+
+def page_flags(pfn: int) -> frozenset[str]:
+    """The names of the /proc/kpageflags bits set for the frame (e.g. {"LRU", "MMAP"})."""
+    return kpageflags.flag_names(pfn)
+
+
+def describe_pfn(pfn: int) -> str:
+    flags = " ".join(sorted(page_flags(pfn))) or "none"
+    return f"pfn {pfn:#x}, kpageflags {flags}"
