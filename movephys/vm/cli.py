@@ -39,7 +39,9 @@ def _add_kernel_options(parser: argparse.ArgumentParser) -> None:
 def _add_vm_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("virtual machine")
     group.add_argument("--nodes", type=int, default=2, help="memory nodes (default 2)")
-    group.add_argument("--node-memory", default="1G", help="memory per node (default 1G)")
+    group.add_argument("--node-memory", default=None,
+                       help="memory per node (default 1G; 2G for suite, so that the guest "
+                            "has memory above 4 GiB and a hole below it)")
     group.add_argument("--memoryless-node", action="store_true",
                        help="add a node with CPUs and no memory")
     group.add_argument("--cpus-per-node", type=int, default=None,
@@ -95,7 +97,9 @@ def _vm_options(args: argparse.Namespace) -> run.VmOptions:
     if args.timeout <= 0:
         raise RunnerError(f"--timeout must be positive, not {args.timeout}")
     return run.VmOptions(
-        nodes=boot.numa_layout(args.nodes, args.node_memory, args.memoryless_node,
+        nodes=boot.numa_layout(args.nodes,
+                               args.node_memory or ("2G" if args.command == "suite" else "1G"),
+                               args.memoryless_node,
                                args.cpus_per_node or (2 if args.command == "selftest" else 1)),
         accel=args.accel, timeout=args.timeout, cache_dir=args.cache_dir, echo=not args.quiet,
     )

@@ -90,8 +90,10 @@ def _echo(line: str) -> None:
 
 def suite_command(kernel: Kernel, results: Path, pytest_args: list[str]) -> str:
     arguments = [
+        # The guest is disposable: cases that change machine-wide memory
+        # state (offlining a block, exhausting a node) run there.
         sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider",
-        "--require-syscall", "-rs",
+        "--require-syscall", "--destructive", "-rs",
         f"--junitxml={results / 'junit.xml'}", f"--ktap={results / 'results.ktap'}",
     ]
     if kernel.headers is not None:
