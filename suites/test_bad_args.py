@@ -25,7 +25,10 @@ def max_numnodes() -> int:
 
 
 def memoryless_node() -> int:
-    """The lowest node id below MAX_NUMNODES without memory (offline or CPU-only)."""
+    """An online node without memory (CPU-only, as the VM boots with), else the
+    lowest node id below MAX_NUMNODES without memory (an offline one)."""
+    if online_without_memory := node_probe.memoryless_nodes():
+        return online_without_memory[0]
     with_memory = set(node_probe.memory_nodes())
     limit, source = node_probe.max_numnodes_or_bound()
     node = next((n for n in range(limit) if n not in with_memory), None)

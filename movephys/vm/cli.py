@@ -43,7 +43,8 @@ def _add_vm_options(parser: argparse.ArgumentParser) -> None:
                        help="memory per node (default 1G; 2G for suite, so that the guest "
                             "has memory above 4 GiB and a hole below it)")
     group.add_argument("--memoryless-node", action="store_true",
-                       help="add a node with CPUs and no memory")
+                       help="add a node with CPUs and no memory (always for suite, whose "
+                            "ENODEV case needs one)")
     group.add_argument("--cpus-per-node", type=int, default=None,
                        help="CPUs per node (default 1; 2 for selftest, whose migration "
                             "test needs at least 3 CPUs)")
@@ -99,7 +100,7 @@ def _vm_options(args: argparse.Namespace) -> run.VmOptions:
     return run.VmOptions(
         nodes=boot.numa_layout(args.nodes,
                                args.node_memory or ("2G" if args.command == "suite" else "1G"),
-                               args.memoryless_node,
+                               args.memoryless_node or args.command == "suite",
                                args.cpus_per_node or (2 if args.command == "selftest" else 1)),
         accel=args.accel, timeout=args.timeout, cache_dir=args.cache_dir, echo=not args.quiet,
     )
