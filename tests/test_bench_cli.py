@@ -87,23 +87,9 @@ def test_report_without_results_is_one_line(
     assert err.startswith("bench: error: ") and err.count("\n") == 1
 
 
-def test_headers_from_build_output() -> None:
-    output = "bzImage: /c/k/arch/x86/boot/bzImage\nheaders: /c/k/headers\n"
-    assert vm.headers_from(output) == "/c/k/headers"
-    with pytest.raises(vm.VmError, match="no headers"):
-        vm.headers_from("bzImage: /x\nheaders: None\n")
-
-
 def test_forwarded_options_reach_the_guest() -> None:
     args = cli.make_parser().parse_args(["vm", "--quick", "--k", "1,4", "--methods", "phys"])
     assert vm.forwarded_options(args) == ["--quick", "--k", "1,4", "--methods", "phys"]
-
-
-def test_vm_command_writes_only_the_results_directory() -> None:
-    command = vm.vm_command(Path("/r/build/bench"), 60.0, ["python", "-m", "bench", "run"])
-    assert command[1:6] == ["-m", "movephys.vm", "run", "--quiet", "--timeout"]
-    assert command[command.index("--rwdir") + 1] == "/r/build/bench"
-    assert command[-5:] == ["--", "python", "-m", "bench", "run"]
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from movephys.vm import boot, build, config, run
+from movephys.vm import boot, build, run
 from movephys.vm.errors import RunnerError
 
 
@@ -76,20 +74,10 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fragments(debug: bool) -> tuple[Path, ...]:
-    return (config.BASE_FRAGMENT, config.DEBUG_FRAGMENT) if debug else (config.BASE_FRAGMENT,)
-
-
 def obtain_kernel(args: argparse.Namespace) -> run.Kernel:
     if args.bzimage is not None:
         return run.given_kernel(args.bzimage, args.headers)
-    source: Path = args.source
-    patches = () if source.is_dir() else build.default_patches()
-    built = build.build(build.BuildRequest(
-        source=source, patches=patches, fragments=_fragments(args.debug),
-        cache_dir=args.cache_dir, jobs=max(1, args.jobs),
-    ), build.print_progress)
-    return run.from_build(built)
+    return run.build_kernel(args.source, args.cache_dir, args.debug, args.jobs)
 
 
 def _vm_options(args: argparse.Namespace) -> run.VmOptions:
@@ -125,16 +113,11 @@ def dispatch(args: argparse.Namespace) -> int:
             raise RunnerError("run needs a command after --")
         for directory in args.rwdir:
             directory.mkdir(parents=True, exist_ok=True)
-        # A directory per run, so that two runs at once never swap commands.
-        results.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix="vm-run-", dir=results))
-        try:
-            job = run.run_command(
-                kernel, shlex.join(command) if len(command) > 1 else command[0], options,
-                workdir=workdir, rwdirs=tuple(args.rwdir),
-                environment=(("MOVEPHYS_CACHE", "/tmp/movephys-cache"),))
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+        for directory in args.rwdir:
+            directory.mkdir(parents=True, exist_ok=True)
+        job = run.run_in_fresh_workdir(
+            kernel, shlex.join(command) if len(command) > 1 else command[0], options, results,
+            rwdirs=tuple(args.rwdir))
         print(job.boot.output, end="")
     elif args.command == "suite":
         job = run.run_suite(kernel, options, results, _rest(args))

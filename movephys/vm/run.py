@@ -8,13 +8,16 @@ splat, whatever the command itself said.
 from __future__ import annotations
 
 import hashlib
+import os
 import shlex
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from movephys.probes.kmsg import problem_lines
-from movephys.vm import boot, build
+from movephys.vm import boot, build, config
 from movephys.vm.errors import RunnerError
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -82,6 +85,31 @@ def run_command(kernel: Kernel, command: str, options: VmOptions, workdir: Path,
     build.print_progress(f"guest exited {result.exit_code} after {result.seconds:.0f} s; "
                          f"kernel log: {len(problems)} problem line(s)")
     return JobResult(exit_code, result, problems)
+
+
+def run_in_fresh_workdir(kernel: Kernel, command: str, options: VmOptions, results: Path,
+                         rwdirs: tuple[Path, ...] = ()) -> JobResult:
+    """Run @command with a work directory of its own under @results, removed
+    afterwards, so that two runs at once never swap commands."""
+    results.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="vm-run-", dir=results))
+    try:
+        return run_command(kernel, command, options, workdir=workdir, rwdirs=rwdirs,
+                           environment=(("MOVEPHYS_CACHE", "/tmp/movephys-cache"),))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def build_kernel(source: Path = build.DEFAULT_SOURCE, cache_dir: Path | None = None,
+                 debug: bool = False, jobs: int | None = None) -> Kernel:
+    """Build or reuse a kernel: a tarball gets our series, a tree is built as it is."""
+    fragments = (config.BASE_FRAGMENT, config.DEBUG_FRAGMENT) if debug else (
+        config.BASE_FRAGMENT,)
+    return from_build(build.build(build.BuildRequest(
+        source=source, patches=() if source.is_dir() else build.default_patches(),
+        fragments=fragments, cache_dir=cache_dir or build.default_cache_dir(),
+        jobs=max(1, jobs or os.cpu_count() or 1),
+    ), build.print_progress))
 
 
 def _echo(line: str) -> None:
