@@ -21,12 +21,15 @@ from typing import Any
 
 from cffi import FFI
 
+from movephys.spec import load_spec
 from movephys.syscall.numbers import move_pages_nr
 
 STATUS_SENTINEL = 0x5A5A5A5A
 
-MPOL_MF_MOVE = 1 << 1
-MPOL_MF_MOVE_ALL = 1 << 2
+# The flag values are the spec's, like every other fact of the interface.
+_FLAGS = load_spec()
+MPOL_MF_MOVE = _FLAGS.flag("MPOL_MF_MOVE").value
+MPOL_MF_MOVE_ALL = _FLAGS.flag("MPOL_MF_MOVE_ALL").value
 
 ffi = FFI()
 ffi.cdef("long syscall(long number, ...);")
