@@ -10,14 +10,13 @@ process, on first use (or at start under --require-syscall).
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
-pytest_plugins = ["movephys.ktap"]
+pytest_plugins = ["movephys.ktap", "movephys.verdicts"]
 
 MARKERS: dict[str, str] = {
     "needs_syscall": "needs move_phys_pages resolved and confirmed on the running kernel",
@@ -38,6 +37,7 @@ class SyscallVerdict:
     compat_nr: int | None  # the i386 number, only when confirmed
     reason: str  # one line: how the native number was confirmed, or why not
     compat_reason: str
+    compat_flags_rejected: bool | None = None  # the compat probe gave EINVAL; None: not probed
 
     @property
     def confirmed(self) -> bool:
@@ -124,13 +124,9 @@ def syscall_verdict(config: pytest.Config) -> SyscallVerdict:
     if SYSCALL_VERDICT not in config.stash:
         from movephys.syscall import compat, identity
 
-        def compat_probe(nr: int) -> tuple[int, int]:
-            # No 32-bit caller after all: the compat entry stays unconfirmed, with why.
-            try:
-                return compat.probe_int80(nr)
-            except compat.CompatUnavailable:
-                return -1, errno.ENOSYS
-
+        # Without a 32-bit caller the compat entry rests on the static check;
+        # needs_compat skips every case that would call it.
+        compat_probe = compat.probe_int80 if compat.unavailable_reason() is None else None
         found = identity.confirm(config.stash[SYSCALL_NUMBERS], compat_probe=compat_probe)
         config.stash[SYSCALL_VERDICT] = SyscallVerdict(
             nr=found.nr,
@@ -138,6 +134,7 @@ def syscall_verdict(config: pytest.Config) -> SyscallVerdict:
             reason=f"move_phys_pages {'confirmed' if found.confirmed else 'not confirmed'}: "
             f"{found.reason}",
             compat_reason=found.compat.reason,
+            compat_flags_rejected=found.compat.flags_rejected,
         )
     return config.stash[SYSCALL_VERDICT]
 
@@ -263,11 +260,30 @@ def syscall_nr(pytestconfig: pytest.Config) -> int:
 
 
 @pytest.fixture(scope="session")
+def confirmation(pytestconfig: pytest.Config) -> SyscallVerdict:
+    """How the numbers were confirmed, for the cases that check the probes' answers."""
+    return syscall_verdict(pytestconfig)
+
+
+@pytest.fixture(scope="session")
 def compat_syscall_nr(pytestconfig: pytest.Config, syscall_nr: int) -> int:
-    """The confirmed i386 number of move_phys_pages, or a skip saying why there is none."""
+    """The confirmed i386 number of move_phys_pages.
+
+    Without a 32-bit caller on this machine the case skips (needs_compat says
+    why). With one, the kernel has IA32 emulation and the call, and the spec
+    gives the i386 table the call: an i386 entry that is missing, answers
+    ENOSYS or is another call is the kernel's failure, never a skip.
+    """
+    _skip_on(compat_problem(pytestconfig))
     verdict = syscall_verdict(pytestconfig)
     if verdict.compat_nr is None:
-        pytest.skip(f"move_phys_pages compat entry not confirmed: {verdict.compat_reason}")
+        from movephys.verdicts import KernelWrong
+
+        raise KernelWrong(
+            f"spec numbers, abi i386: this kernel has IA32 emulation and move_phys_pages "
+            f"(number {syscall_nr}), so its i386 table must have the call too, but the "
+            f"i386 entry is not confirmed: {verdict.compat_reason}"
+        )
     return verdict.compat_nr
 
 

@@ -67,7 +67,11 @@ def skip_reason(report: pytest.TestReport) -> str:
 
 
 def _diagnostics(report: pytest.TestReport) -> list[str]:
-    lines = [f"{report.when} failed:"]
+    # A set-up error is the harness's (LTP's TBROK), not a wrong answer of the kernel.
+    if report.when == "setup":
+        lines = ["set-up broke (an error of the harness, not a kernel failure):"]
+    else:
+        lines = [f"{report.when} failed:"]
     text_lines = (report.longreprtext or "").splitlines()
     if len(text_lines) > MAX_DIAGNOSTIC_LINES:
         dropped = len(text_lines) - MAX_DIAGNOSTIC_LINES

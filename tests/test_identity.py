@@ -238,16 +238,35 @@ def test_hidden_addresses_fall_back() -> None:
     ],
     ids=["enosys", "success"],
 )
-def test_probe_must_give_einval(
-    port_kcore: Path, outcome: tuple[int, int], reason_end: str
+def test_probe_must_give_einval_at_the_fallback_level(
+    tmp_path: Path, outcome: tuple[int, int], reason_end: str
 ) -> None:
     result = confirm(
-        numbers_for(463), symbols=PORT, kcore_path=port_kcore, probe=ProbeRecorder(outcome)
+        numbers_for(463), symbols=PORT, kcore_path=tmp_path / "kcore",
+        probe=ProbeRecorder(outcome),
     )
     assert not result.confirmed
     assert result.reason == (
         f"move_phys_pages(0, NULL, NULL, NULL, -1) on number 463 {reason_end}"
     )
+
+
+@pytest.mark.parametrize("outcome", [(0, 0), (-1, errno.ENOSYS)], ids=["success", "enosys"])
+def test_table_confirmed_number_survives_a_wrong_flags_probe(
+    port_kcore: Path, outcome: tuple[int, int]
+) -> None:
+    """The table proves the number: a port that accepts any flags gets a full report."""
+    result = confirm(
+        numbers_for(463), symbols=PORT, kcore_path=port_kcore, probe=ProbeRecorder(outcome)
+    )
+    assert result.confirmed and result.nr == 463
+    assert result.native.flags_rejected is False
+    assert "spec row whole_call_errors.unknown_flags fails" in result.reason
+
+
+def test_probe_einval_is_recorded(port_kcore: Path) -> None:
+    result = confirm(numbers_for(463), symbols=PORT, kcore_path=port_kcore, probe=ProbeRecorder())
+    assert result.native.flags_rejected is True
 
 
 def test_compat_probe_runs_only_when_given(port_kcore: Path) -> None:
@@ -257,6 +276,14 @@ def test_compat_probe_runs_only_when_given(port_kcore: Path) -> None:
         compat_probe=compat_probe,
     )
     assert compat_probe.calls == [463]
+    assert result.compat_nr == 463 and result.compat.flags_rejected is False
+
+
+def test_compat_probe_refuses_at_the_fallback_level(tmp_path: Path) -> None:
+    result = confirm(
+        numbers_for(463, 463), symbols=PORT, kcore_path=tmp_path / "kcore",
+        probe=ProbeRecorder(), compat_probe=ProbeRecorder((-1, errno.ENOSYS)),
+    )
     assert not result.compat.confirmed and result.compat_nr is None
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from movephys import memory
+from movephys.verdicts import broken
 from suitekit.machine import PAGE_SIZE, node_of_pfn, page_flags, pfn_of
 from suitekit.machine_lock import machine_lock
 
@@ -136,11 +137,14 @@ def thp() -> Iterator[OwnedMemory]:
         pfn = pfn_of(head)
         flags = page_flags(pfn) if pfn is not None else frozenset()
         if "THP" not in flags or "COMPOUND_HEAD" not in flags:
-            pytest.skip(
-                "no transparent huge page obtained: first page "
-                f"{'not present' if pfn is None else f'pfn {pfn:#x}'} kpageflags "
-                f"{' '.join(sorted(flags)) or 'none'}; THP setting {_thp_setting()}"
+            setting = _thp_setting()
+            found = (
+                f"first page {'not present' if pfn is None else f'pfn {pfn:#x}'} kpageflags "
+                f"{' '.join(sorted(flags)) or 'none'}; THP setting {setting}"
             )
+            if setting == "absent" or "[never]" in setting:
+                pytest.skip(f"no transparent huge pages on this machine: {found}")
+            broken(f"set-up: no transparent huge page formed although THP is enabled: {found}")
         tails = tuple(head + i * PAGE_SIZE for i in range(1, HPAGE_SIZE // PAGE_SIZE))
         owned = OwnedMemory(mapping, "the head of a transparent huge page", (head,), tails)
         owned.fill(_seed())
@@ -188,4 +192,4 @@ def _wait_for_merge(owned: OwnedMemory) -> None:
         if pfn is not None and pfn == pfn_of(second) and "KSM" in page_flags(pfn):
             return
         time.sleep(0.2)
-    pytest.skip(f"KSM did not merge two identical pages within {KSM_MERGE_TIMEOUT_S:.0f} s")
+    broken(f"set-up: KSM did not merge two identical pages within {KSM_MERGE_TIMEOUT_S:.0f} s")

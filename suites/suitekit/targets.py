@@ -18,6 +18,7 @@ import pytest
 
 from movephys import memory
 from movephys.probes import iomem, memblocks
+from movephys.verdicts import broken
 from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, describe_pfn, node_of_pfn, page_flags, pfn_of
 from suitekit.machine_lock import machine_lock
 from suitekit.owned import HPAGE_SIZE, private_anon, thp
@@ -123,8 +124,8 @@ def zero_page() -> Iterator[Target]:
         mapping.read(0, 1)
         pfn = pfn_of(mapping.addr)
         if pfn is None or "ZERO_PAGE" not in page_flags(pfn):
-            pytest.skip(
-                "reading an untouched page did not map the zero page: "
+            broken(
+                "set-up: reading an untouched page did not map the zero page: "
                 f"{'not present' if pfn is None else describe_pfn(pfn)}"
             )
         yield _pfn_target(pfn, "the shared zero page")
@@ -144,7 +145,7 @@ def hugetlb() -> Iterator[Target]:
         pool.write_text(str(saved + 1))
         try:
             if int(pool.read_text()) != saved + 1:
-                pytest.skip(f"the hugetlb pool of node {node} could not grow by one 2 MiB page")
+                broken(f"set-up: the hugetlb pool of node {node} could not grow by one 2 MiB page")
             with memory.anonymous(HPAGE_SIZE, hugetlb=True) as mapping:
                 mapping.write(0, b"\1")
                 pfn = pfn_of(mapping.addr)
@@ -171,8 +172,9 @@ def unmapped_page_cache() -> Iterator[Target]:
         assert pfn is not None, f"pagemap: the page of {path} was not present while mapped"
         flags = page_flags(pfn)
         if "MMAP" in flags or "LRU" not in flags:
-            pytest.skip(
-                f"the page of {path} did not stay unmapped on an LRU list: {describe_pfn(pfn)}"
+            broken(
+                f"set-up: the page of {path} did not stay unmapped on an LRU list: "
+                f"{describe_pfn(pfn)}"
             )
         yield _pfn_target(pfn, f"an unmapped page-cache page of {path}", frozenset({"LRU"}))
 
