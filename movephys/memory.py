@@ -166,6 +166,15 @@ class Mapping:
         self._bounds(offset, length)
         _check("munlock", libc.munlock(_pointer(self.addr + offset), length))
 
+    def punch_hole(self, offset: int, length: int) -> None:
+        """Unmap part of the mapping: an address there has no VMA at all.
+
+        The whole mapping is still unmapped on exit; munmap of a range with
+        holes in it is allowed.
+        """
+        self._bounds(offset, length)
+        _check("munmap", libc.munmap(_pointer(self.addr + offset), length))
+
 
 def page_pattern(seed: int, index: int) -> bytes:
     """A page of bytes unique to (seed, page index), so a swapped page shows."""

@@ -8,8 +8,8 @@ frames, so each case says what a correct reading of the array gives.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from suitekit import owned
@@ -20,6 +20,7 @@ from movephys import memory
 from movephys.probes import memblocks
 from movephys.probes import nodes as node_probe
 from movephys.syscall import compat
+from movephys.verdicts import broken
 
 pytestmark = [pytest.mark.needs_compat]
 
@@ -39,14 +40,6 @@ def path(request: pytest.FixtureRequest, compat_caller: object) -> str:
 EACH_PATH = pytest.mark.parametrize("path", compat.PATHS, indirect=True)
 
 
-def words32(values: list[int]) -> bytes:
-    return struct.pack(f"<{len(values)}I", *values)
-
-
-def words64(values: list[int]) -> bytes:
-    return struct.pack(f"<{len(values)}Q", *values)
-
-
 def node_below_4g() -> int | None:
     """An allowed node with memory below 4 GiB physical (first-touch may land above it)."""
     for node in node_probe.allowed_memory_nodes():
@@ -64,9 +57,11 @@ def low_pages() -> Iterator[list[int]]:
             memory.place_on_node(list(pages.named), node)
         phys = [pfn << PAGE_SHIFT for pfn in map(pfn_of, pages.named) if pfn is not None]
         low = [address for address in phys if address < FOUR_GIB][:2]
+        if node is None:
+            pytest.skip("no allowed memory node has memory below 4 GiB physical")
         if len(low) < 2:
-            pytest.skip(
-                f"fewer than two of {CANDIDATE_PAGES} fresh pages lie below 4 GiB "
+            broken(
+                f"set-up: fewer than two of {CANDIDATE_PAGES} fresh pages lie below 4 GiB "
                 f"(placed on node {node}, the first with memory there)"
             )
         yield low
@@ -83,7 +78,7 @@ def test_compat_reads_32bit_elements(
     want = list(caller.query(low_pages).status)
     nodes = None if mode == "query" else want  # a move to where each page is moves nothing
     result = compat.move_phys_pages(
-        path, 2, words32(low_pages), nodes, MPOL_MF_MOVE, syscall_nr=compat_syscall_nr
+        path, 2, compat.pointer_array(low_pages), nodes, MPOL_MF_MOVE, syscall_nr=compat_syscall_nr
     )
     assert list(result.status) == want and result.ret == 0, (
         f"{path} {mode} of a 32-bit array [{low_pages[0]:#x}, {low_pages[1]:#x}]: "
@@ -110,7 +105,7 @@ def test_compat_cannot_name_above_4g(path: str, compat_syscall_nr: int, caller: 
     truncated = high & (FOUR_GIB - 1)
     want = caller.query([truncated]).status[0]
     result = compat.move_phys_pages(
-        path, 1, words32([truncated]), None, 0, syscall_nr=compat_syscall_nr
+        path, 1, compat.pointer_array([truncated]), None, 0, syscall_nr=compat_syscall_nr
     )
     assert result.status[0] == want, (
         f"{path} query of {truncated:#x} (the low 32 bits of {high:#x}): "
@@ -130,7 +125,7 @@ def test_compat_uint64_array_misread(
     misread = [first & (FOUR_GIB - 1), first >> 32]  # what 32-bit elements see
     want = list(caller.query(misread).status)
     result = compat.move_phys_pages(
-        path, 2, words64(low_pages), None, 0, syscall_nr=compat_syscall_nr
+        path, 2, compat.pointer_array(low_pages, 64), None, 0, syscall_nr=compat_syscall_nr
     )
     assert list(result.status) == want, (
         f"{path} query of the uint64_t array [{low_pages[0]:#x}, {low_pages[1]:#x}]: "
@@ -146,7 +141,7 @@ def test_compat_move_and_query_agree(
     path: str, compat_syscall_nr: int, low_pages: list[int]
 ) -> None:
     """Both modes read the same elements: the query's nodes are where the move finds them."""
-    array = words32(low_pages)
+    array = compat.pointer_array(low_pages)
     queried = compat.move_phys_pages(path, 2, array, None, 0, syscall_nr=compat_syscall_nr)
     moved = compat.move_phys_pages(
         path, 2, array, list(queried.status), MPOL_MF_MOVE, syscall_nr=compat_syscall_nr
@@ -161,6 +156,20 @@ def test_compat_move_and_query_agree(
             f"{path} query of {address:#x} gave {node}, sysfs says node "
             f"{node_of_pfn(address >> PAGE_SHIFT)}"
         )
+
+
+@pytest.mark.needs_syscall
+@pytest.mark.needs_root
+def test_i386_entry_is_the_call(compat_syscall_nr: int, confirmation: Any) -> None:
+    """Spec numbers, abi i386: with IA32 emulation the i386 table carries the call.
+
+    The compat_syscall_nr fixture fails the case when the entry is missing,
+    answers ENOSYS or is another call; here the entry's own flag check.
+    """
+    assert confirmation.compat_flags_rejected is not False, (
+        f"i386 entry {compat_syscall_nr}: {confirmation.compat_reason}; spec row "
+        "whole_call_errors.unknown_flags expects EINVAL from 32-bit callers too"
+    )
 
 
 @EACH_PATH

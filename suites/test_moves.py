@@ -107,16 +107,6 @@ def test_already_on_target(caller: Caller, two_nodes: tuple[int, int]) -> None:
         assert not owned.damaged(), f"data changed: {what}"
 
 
-CHUNK = 16  # DO_PAGES_STAT_CHUNK_NR: the kernel copies the arrays 16 entries at a time
-
-
-def test_batch_across_chunk_boundary(caller: Caller, two_nodes: tuple[int, int]) -> None:
-    with producers.private_anon(CHUNK * 2 + 3) as owned:
-        target = other_node(current_node(owned), two_nodes)
-        # Every page of one anonymous mapping starts on one node (first touch, one thread).
-        move_and_verify(caller, owned, target, MPOL_MF_MOVE, "moved")
-
-
 def test_mixed_batch(caller: Caller, two_nodes: tuple[int, int]) -> None:
     """Valid and invalid entries interleaved: each gets its own status, ret 0."""
     with producers.private_anon(2) as owned:

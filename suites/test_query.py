@@ -10,7 +10,7 @@ import pytest
 from suitekit import owned, targets
 from suitekit.calls import Caller, describe_result, describe_status
 from suitekit.expect import check_errno, check_status
-from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, node_of_pfn, pfn_of
+from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, STAT_CHUNK, node_of_pfn, pfn_of
 from suitekit.targets import Target
 
 from movephys import memory
@@ -18,7 +18,6 @@ from movephys.syscall.native import STATUS_SENTINEL, RawPointer
 
 pytestmark = [pytest.mark.needs_syscall, pytest.mark.needs_root]
 
-CHUNK = 16  # DO_PAGES_STAT_CHUNK_NR: the kernel copies the arrays 16 entries at a time
 ATTEMPTS = 5
 
 
@@ -52,24 +51,10 @@ def test_query_reports_node(case: QueryCase, caller: Caller) -> None:
         assert result.ret == 0, f"ret {result.ret} for a query: {what}"
 
 
-def test_query_chunk_boundary(caller: Caller) -> None:
-    """More than two chunks of entries: every one answered, none skipped or shifted."""
-    count = 2 * CHUNK + 5
-    with owned.private_anon(count) as pages:
-        pfns = [pfn_of(addr) for addr in pages.named]
-        assert None not in pfns
-        result = caller.query([pfn << PAGE_SHIFT for pfn in pfns])
-        for index, pfn in enumerate(pfns):
-            node = node_of_pfn(pfn)
-            what = f"entry {index} of {count}: pfn {pfn:#x}, node {node} per sysfs"
-            check_status(index, result.status[index], "query_node", what, node=node)
-        assert result.ret == 0, f"ret {result.ret} for a query of {count} pages"
-
-
 def test_query_efault_after_written_chunks(caller: Caller) -> None:
     """The second chunk of pages is unreadable: EFAULT, with the first chunk answered."""
-    count = 2 * CHUNK
-    with owned.private_anon(CHUNK) as pages, memory.anonymous(2 * PAGE_SIZE) as array:
+    count = 2 * STAT_CHUNK
+    with owned.private_anon(STAT_CHUNK) as pages, memory.anonymous(2 * PAGE_SIZE) as array:
         pfns = [pfn_of(addr) for addr in pages.named]
         assert None not in pfns
         first_chunk = b"".join((pfn << PAGE_SHIFT).to_bytes(8, "little") for pfn in pfns)
@@ -78,13 +63,13 @@ def test_query_efault_after_written_chunks(caller: Caller) -> None:
         array.mprotect(PAGE_SIZE, PAGE_SIZE, memory.PROT_NONE)
         result = caller(RawPointer(array.addr + start), None, count=count)
         what = (
-            f"a query of {count} entries whose entries {CHUNK}.. lie in a PROT_NONE page "
+            f"a query of {count} entries whose entries {STAT_CHUNK}.. lie in a PROT_NONE page "
             f"({describe_result(result)})"
         )
         check_errno(result.ret, result.errno, "pages_unreadable", what)
         for index, pfn in enumerate(pfns):
             check_status(index, result.status[index], "query_node", what, node=node_of_pfn(pfn))
-        for index in range(CHUNK, count):
+        for index in range(STAT_CHUNK, count):
             assert result.status[index] == STATUS_SENTINEL, (
                 f"status[{index}] = {describe_status(result.status[index])}: the kernel wrote "
                 f"an entry of the chunk it could not read: {what}"

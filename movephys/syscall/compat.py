@@ -35,6 +35,7 @@ from typing import Any
 
 from movephys import memory
 from movephys.probes import kconfig
+from movephys.spec import load_spec
 from movephys.syscall.kallsyms import KallsymsError, read_kallsyms
 from movephys.syscall.native import STATUS_SENTINEL, CallResult
 
@@ -335,6 +336,21 @@ def _int80_call(
 
 
 # -- the calls ------------------------------------------------------------------------
+
+
+def pointer_array(values: Sequence[int], bits: int | None = None) -> bytes:
+    """The bytes of a *pages* array as a 32-bit caller lays it out.
+
+    ``bits`` defaults to the compat element width of the spec; 64 lays the
+    array out as the draft man page's ``uint64_t *`` did. Values must fit.
+    """
+    if bits is None:
+        bits = load_spec().element_width("compat")
+    width = bits // 8
+    for value in values:
+        if not 0 <= value < 1 << bits:
+            raise ValueError(f"{value:#x} does not fit a {bits}-bit element")
+    return b"".join(value.to_bytes(width, "little") for value in values)
 
 
 def _require(path: str) -> None:

@@ -8,6 +8,8 @@ from movephys.probes import kpageflags, nodes, pagemap
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 PAGE_SHIFT = PAGE_SIZE.bit_length() - 1
+# DO_PAGES_STAT_CHUNK_NR: query mode copies the arrays 16 entries at a time.
+STAT_CHUNK = 16
 
 
 def pfn_of(addr: int) -> int | None:
