@@ -85,3 +85,13 @@ def test_exit_in_the_command_still_records_its_status(tmp_path: Path):
     subprocess.run(["sh", str(script)], check=False, capture_output=True)
     assert (tmp_path / "exit_code").read_text().strip() == "3"
     assert (tmp_path / "output.log").read_text() == "out\n"
+
+
+def test_numa_layout_takes_a_size_per_node() -> None:
+    nodes = boot.numa_layout(2, "1G,2G", memoryless=True)
+    assert [node.memory for node in nodes] == ["1G", "2G", "0"]
+
+
+def test_numa_layout_refuses_a_size_list_of_the_wrong_length() -> None:
+    with pytest.raises(RunnerError, match="2 node memory sizes"):
+        boot.numa_layout(3, "1G,2G", memoryless=False)

@@ -62,9 +62,21 @@ def two_nodes() -> tuple[NumaNode, ...]:
 
 def numa_layout(memory_nodes: int, node_memory: str, memoryless: bool,
                 cpus_per_node: int = 1) -> tuple[NumaNode, ...]:
-    """@cpus_per_node CPUs per node; a memoryless node, when asked for, comes last."""
+    """@cpus_per_node CPUs per node; a memoryless node, when asked for, comes last.
+
+    @node_memory is one size for every memory node, or a comma-separated
+    size per node ("1G,2G").
+    """
     if memory_nodes < 1:
         raise RunnerError("at least one memory node is needed")
+    sizes = [size.strip() for size in node_memory.split(",")]
+    if len(sizes) == 1:
+        sizes *= memory_nodes
+    if len(sizes) != memory_nodes:
+        raise RunnerError(f"{len(sizes)} node memory sizes ({node_memory}) for "
+                          f"{memory_nodes} memory nodes")
+    for size in sizes:
+        _size_in_mib(size)
     if cpus_per_node < 1:
         raise RunnerError("every node needs at least one CPU")
 
@@ -73,7 +85,7 @@ def numa_layout(memory_nodes: int, node_memory: str, memoryless: bool,
         last = first + cpus_per_node - 1
         return str(first) if first == last else f"{first}-{last}"
 
-    nodes = [NumaNode(node_memory, cpu_range(index)) for index in range(memory_nodes)]
+    nodes = [NumaNode(size, cpu_range(index)) for index, size in enumerate(sizes)]
     if memoryless:
         nodes.append(NumaNode("0", cpu_range(memory_nodes)))
     return tuple(nodes)

@@ -36,10 +36,11 @@ def _add_kernel_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_vm_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("virtual machine")
-    group.add_argument("--nodes", type=int, default=2, help="memory nodes (default 2)")
+    group.add_argument("--nodes", type=int, default=None,
+                       help=f"memory nodes (default 2; {run.SUITE_MEMORY_NODES} for suite, so "
+                            "that two lie below 4 GiB and one above it)")
     group.add_argument("--node-memory", default=None,
-                       help="memory per node (default 1G; 2G for suite, so that the guest "
-                            "has memory above 4 GiB and a hole below it)")
+                       help="memory per node, one size or one per node (default 1G)")
     group.add_argument("--memoryless-node", action="store_true",
                        help="add a node with CPUs and no memory (always for suite, whose "
                             "ENODEV case needs one)")
@@ -81,14 +82,17 @@ def obtain_kernel(args: argparse.Namespace) -> run.Kernel:
 
 
 def _vm_options(args: argparse.Namespace) -> run.VmOptions:
-    if args.nodes < 1:
-        raise RunnerError(f"--nodes must be at least 1, not {args.nodes}")
+    suite = args.command == "suite"
+    memory_nodes = args.nodes if args.nodes is not None else (
+        run.SUITE_MEMORY_NODES if suite else 2)
+    if memory_nodes < 1:
+        raise RunnerError(f"--nodes must be at least 1, not {memory_nodes}")
     if args.timeout <= 0:
         raise RunnerError(f"--timeout must be positive, not {args.timeout}")
     return run.VmOptions(
-        nodes=boot.numa_layout(args.nodes,
-                               args.node_memory or ("2G" if args.command == "suite" else "1G"),
-                               args.memoryless_node or args.command == "suite",
+        nodes=boot.numa_layout(memory_nodes,
+                               args.node_memory or (run.SUITE_NODE_MEMORY if suite else "1G"),
+                               args.memoryless_node or suite,
                                args.cpus_per_node or (2 if args.command == "selftest" else 1)),
         accel=args.accel, timeout=args.timeout, cache_dir=args.cache_dir, echo=not args.quiet,
     )

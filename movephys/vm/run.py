@@ -22,6 +22,13 @@ from movephys.vm.errors import RunnerError
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 SELFTEST_HUGEPAGES = 8  # 2 MiB pages: enough for both hugetlb cases on two nodes
+# The suite's guest: QEMU puts 2 GiB of a 3 GiB guest below 4 GiB, so with
+# three 1 GiB nodes, nodes 0 and 1 lie wholly below 4 GiB (a 32-bit caller can
+# name any of their frames; a node with memory on both sides would hand out
+# its high frames first) and node 2 lies above it, with a hole [2G, 4G) below.
+# A CPU-only node is added for ENODEV.
+SUITE_MEMORY_NODES = 3
+SUITE_NODE_MEMORY = "1G"
 
 
 @dataclass(frozen=True)
