@@ -2,8 +2,9 @@
 
 A batch is laid out by repeating a short pattern of slots: our pages placed
 on alternating nodes (some named with an offset inside the page), and
-entries no page can answer (a hole in the physical address space, a frame
-whose next frame is not online, an unmapped or never-touched virtual page).
+entries no page can answer (a hole in the physical address space, the last
+usable frame before a hole named with an offset, an unmapped or
+never-touched virtual page).
 A kernel that reads the wrong element, the wrong frame or with the wrong
 element width therefore gives a wrong answer for some entry: it cannot
 pass by luck, as it could when every entry has the same answer.
@@ -30,12 +31,13 @@ from movephys.probes import nodes as node_probe
 from movephys.verdicts import broken
 from suitekit.calls import describe_status
 from suitekit.expect import expected_status, status_mismatch
-from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, node_of_pfn, pfn_of
+from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, node_of_pfn, page_flags, pfn_of
 
 FOUR_GIB = 1 << 32
 # An offset inside the page: the kernel must drop it (>> PAGE_SHIFT), not round up.
 OFFSET = 0x5A8
 CANDIDATES_PER_PAGE = 3  # pages allocated per page needed on a node, to find low frames
+EDGE_SEARCH = 4096  # frames searched below a block's end for one that is not reserved
 
 # move_pages(2) per-page answers, the mainline facts the virtual-address batches check.
 MOVE_PAGES_UNMAPPED = -errno.EFAULT  # no VMA at the address
@@ -142,18 +144,27 @@ def hole_pfns(count: int, below: int | None) -> list[int]:
 
 
 def edge_pfns(below: int | None) -> list[int]:
-    """Last frames of online blocks whose next frame no online block holds.
+    """Near the end of each online block that a hole follows: its last usable frame.
 
     Named with OFFSET, such a frame answers its node; a kernel that rounds
-    the address up instead of dropping the offset names the frame after it,
-    which is not online.
+    the address up instead of dropping the offset names a frame after it:
+    a reserved one (firmware tables often end low RAM, and the kernel gives
+    such pages the node of its own choosing, not always the block's), or
+    the hole. Reserved frames are passed over, since sysfs cannot say their
+    node independently.
     """
     online = {block.start_pfn: block for block in memblocks.blocks() if block.online}
     limit = _limit_pfn(below)
-    return sorted(
-        block.end_pfn - 1 for block in online.values()
-        if block.end_pfn not in online and block.end_pfn <= limit
-    )
+    edges = []
+    for block in online.values():
+        if block.end_pfn in online or block.end_pfn > limit:
+            continue
+        pfn = block.end_pfn - 1
+        while pfn > block.end_pfn - EDGE_SEARCH and "RESERVED" in page_flags(pfn):
+            pfn -= 1
+        if "RESERVED" not in page_flags(pfn):
+            edges.append(pfn)
+    return sorted(edges)
 
 
 # -- the batch ---------------------------------------------------------------------------
@@ -194,15 +205,19 @@ class Batch:
             assert entry.address is not None
             names = {
                 "hole": "a hole: no memory block or RAM holds frame",
-                "edge": "the last frame of an online block, next frame not online,",
+                "edge": "the last usable frame before a hole,",
                 "unmapped": "an unmapped address",
                 "not_present": "a mapped page never touched",
             }
             return f"{head}, {names[entry.kind]} {entry.address:#x}"
         pfn = pfn_of(entry.page)
-        where = "not present" if pfn is None else f"pfn {pfn:#x}, node {node_of_pfn(pfn)} per sysfs"
         offset = f" + {OFFSET:#x}" if entry.slot.offset else ""
-        return f"{head}, our page at {entry.page:#x}{offset} ({where})"
+        if pfn is None:
+            return f"{head}, our page at {entry.page:#x}{offset} (not present)"
+        node = f"node {node_of_pfn(pfn)} per sysfs"
+        if self.physical:
+            return f"{head}, {pfn << PAGE_SHIFT:#x}{offset}: our page at {entry.page:#x} ({node})"
+        return f"{head}, our page at {entry.page:#x}{offset} (pfn {pfn:#x}, {node})"
 
     def expect_query(self) -> list[Expectation]:
         return [self._expect(index, None) for index in range(len(self.entries))]
