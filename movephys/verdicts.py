@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import NoReturn
 
 import pytest
@@ -44,9 +44,9 @@ HARNESS_ERRORS: tuple[type[BaseException], ...] = (SetupBroken, CgroupError, Hel
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[pytest.TestReport]:
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Report by whose fault a case did not pass, not by the phase it was in."""
-    report: pytest.TestReport = yield
+    report = yield
     excinfo = call.excinfo
     if excinfo is not None and report.when == "call" and excinfo.errisinstance(HARNESS_ERRORS):
         report.when = "setup"
