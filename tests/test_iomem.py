@@ -72,3 +72,13 @@ def test_real_machine_agrees_with_its_memory_blocks() -> None:
     last = iomem.last_pfn()
     assert last.iomem is not None and last.memory_blocks is not None
     assert last.iomem <= last.memory_blocks
+
+
+def test_every_hole_and_a_limit() -> None:
+    ranges = recorded("iomem-host.txt")
+    blocks = blocks_covering((0, 24), (32, 200))
+    assert iomem.find_holes(ranges, blocks) == [range(24 * BLOCK_PAGES, 32 * BLOCK_PAGES)]
+    assert iomem.find_holes(ranges, blocks, limit=28 * BLOCK_PAGES) == [
+        range(24 * BLOCK_PAGES, 28 * BLOCK_PAGES)
+    ]
+    assert iomem.find_holes(ranges, blocks, limit=20 * BLOCK_PAGES) == []

@@ -88,8 +88,10 @@ def last_ram_pfn(ranges: Sequence[IomemRange]) -> int | None:
     return max(r.end for r in ram) // PAGE_SIZE if ram else None
 
 
-def find_hole_pfn(ranges: Sequence[IomemRange], blocks: Sequence[range]) -> int | None:
-    """The first PFN below the last RAM PFN outside System RAM and outside every memory block.
+def find_holes(
+    ranges: Sequence[IomemRange], blocks: Sequence[range], limit: int | None = None
+) -> list[range]:
+    """PFN ranges below the last RAM PFN (and ``limit``) outside System RAM and every block.
 
     ``blocks`` are the PFN ranges of the present memory blocks. Such a frame
     has no online struct page: move_phys_pages must report it -ENOENT.
@@ -98,17 +100,25 @@ def find_hole_pfn(ranges: Sequence[IomemRange], blocks: Sequence[range]) -> int 
     """
     last = last_ram_pfn(ranges)
     if last is None:
-        return None
+        return []
+    end = last if limit is None else min(last, limit)
     taken = sorted(
         [(r.first_pfn, r.end_pfn) for r in system_ram(ranges)]
         + [(b.start, b.stop) for b in blocks]
     )
-    candidate = 0
-    for start, stop in taken:
-        if candidate < start:
-            break
-        candidate = max(candidate, stop)
-    return candidate if candidate < last else None
+    holes = []
+    cursor = 0
+    for start, stop in [*taken, (end, end)]:
+        if cursor < min(start, end):
+            holes.append(range(cursor, min(start, end)))
+        cursor = max(cursor, stop)
+    return holes
+
+
+def find_hole_pfn(ranges: Sequence[IomemRange], blocks: Sequence[range]) -> int | None:
+    """The first PFN of :func:`find_holes`, None when there is no hole."""
+    holes = find_holes(ranges, blocks)
+    return holes[0].start if holes else None
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,14 @@ def last_pfn(ranges: Sequence[IomemRange] | None = None) -> LastPfn:
     except OSError:
         present = []
     return LastPfn(last_ram_pfn(ranges), max((b.end_pfn - 1 for b in present), default=None))
+
+
+def holes(limit: int | None = None) -> list[range]:
+    """:func:`find_holes` on this machine (root: /proc/iomem addresses)."""
+    from movephys.probes import memblocks
+
+    spans = [range(b.start_pfn, b.end_pfn) for b in memblocks.blocks()]
+    return find_holes(read_iomem(), spans, limit)
 
 
 def hole_pfn(ranges: Sequence[IomemRange] | None = None) -> int | None:

@@ -110,26 +110,9 @@ def _limit_pfn(below: int | None) -> int:
     return end if below is None else min(end, below >> PAGE_SHIFT)
 
 
-def hole_gaps(below: int | None) -> list[range]:
-    """Frame ranges below the end of RAM (and ``below``) that neither a memory block
-    (online or not) nor System RAM holds: no struct page is online there."""
-    taken = sorted(
-        [(block.start_pfn, block.end_pfn) for block in memblocks.blocks()]
-        + [(ram.first_pfn, ram.end_pfn) for ram in iomem.system_ram(iomem.read_iomem())]
-    )
-    limit = _limit_pfn(below)
-    gaps = []
-    cursor = 0
-    for start, stop in [*taken, (limit, limit)]:
-        if cursor < min(start, limit):
-            gaps.append(range(cursor, min(start, limit)))
-        cursor = max(cursor, stop)
-    return gaps
-
-
 def hole_pfns(count: int, below: int | None) -> list[int]:
-    """``count`` distinct hole frames, spread over every gap; beyond RAM when there is none."""
-    gaps = hole_gaps(below)
+    """``count`` distinct hole frames, spread over every hole; beyond RAM when there is none."""
+    gaps = iomem.holes(None if below is None else below >> PAGE_SHIFT)
     if not gaps:
         if below is not None:
             pytest.skip(f"no hole in the physical address space below {below:#x}: "
