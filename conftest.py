@@ -126,8 +126,13 @@ def syscall_verdict(config: pytest.Config) -> SyscallVerdict:
 
         # Without a 32-bit caller the compat entry rests on the static check;
         # needs_compat skips every case that would call it.
-        compat_probe = compat.probe_int80 if compat.unavailable_reason() is None else None
-        found = identity.confirm(config.stash[SYSCALL_NUMBERS], compat_probe=compat_probe)
+        has_compat = compat.unavailable_reason() is None
+        found = identity.confirm(
+            config.stash[SYSCALL_NUMBERS],
+            compat_probe=compat.probe_int80 if has_compat else None,
+            query_probe=identity.native_query_probe,
+            compat_query_probe=compat.query_probe if has_compat else None,
+        )
         config.stash[SYSCALL_VERDICT] = SyscallVerdict(
             nr=found.nr,
             compat_nr=found.compat_nr,

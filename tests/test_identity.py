@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from movephys.syscall import identity, kcore
-from movephys.syscall.identity import LEVEL_FALLBACK, LEVEL_TABLE, confirm
+from movephys.syscall.identity import LEVEL_FALLBACK, LEVEL_TABLE, QueryAnswer, confirm
 from movephys.syscall.kallsyms import Kallsyms, parse_kallsyms
 from movephys.syscall.numbers import NumberSource, SyscallNumbers
 
@@ -313,3 +313,46 @@ def test_real_kernel_verdict_is_one_line() -> None:
 
     result = identity.confirm(resolve(env={}))
     assert "\n" not in result.reason and result.reason
+
+
+def answer(status: int, expected: int = 1, ret: int = 0) -> Callable[[int], QueryAnswer]:
+    return lambda nr: QueryAnswer(ret, status, expected, "pfn 0x1234, a page of ours")
+
+
+def test_fallback_number_whose_query_answers_the_node_is_the_call(tmp_path: Path) -> None:
+    """No table to read (the i386 entry on 6.9+): the query probe stands in for EINVAL."""
+    result = confirm(
+        numbers_for(463), symbols=PORT, kcore_path=tmp_path / "kcore",
+        probe=ProbeRecorder((0, 0)), query_probe=answer(1),
+    )
+    assert result.confirmed and result.native.flags_rejected is False
+    assert "gave ret=0 status=1, the node sysfs gives, so the number is the call" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("query", "reason_end"),
+    [
+        (answer(0), "gave ret=0 status=0, not node 1 as sysfs says"),
+        (answer(1, ret=-1), "gave ret=-1 status=1, not node 1 as sysfs says"),
+    ],
+    ids=["wrong-node", "error"],
+)
+def test_fallback_number_whose_query_is_wrong_is_refused(
+    tmp_path: Path, query: Callable[[int], QueryAnswer], reason_end: str
+) -> None:
+    result = confirm(
+        numbers_for(463), symbols=PORT, kcore_path=tmp_path / "kcore",
+        probe=ProbeRecorder((0, 0)), query_probe=query,
+    )
+    assert not result.confirmed and result.reason.endswith(reason_end)
+
+
+def test_query_probe_not_needed_when_flags_give_einval(tmp_path: Path) -> None:
+    def never(nr: int) -> QueryAnswer:
+        raise AssertionError("the query probe ran")
+
+    result = confirm(
+        numbers_for(463), symbols=PORT, kcore_path=tmp_path / "kcore",
+        probe=ProbeRecorder(), query_probe=never,
+    )
+    assert result.confirmed and result.native.flags_rejected is True

@@ -36,6 +36,7 @@ from typing import Any
 from movephys import memory
 from movephys.probes import kconfig
 from movephys.spec import load_spec
+from movephys.syscall.identity import QueryAnswer, query_own_frame
 from movephys.syscall.kallsyms import KallsymsError, read_kallsyms
 from movephys.syscall.native import STATUS_SENTINEL, CallResult
 
@@ -434,6 +435,19 @@ def move_pages_own(path: str, count: int) -> OwnPagesResult:
         query = move_pages(path, 0, count, pointers, None, 0)
         move = move_pages(path, 0, count, pointers, list(query.status), 2)
     return OwnPagesResult(query, move, addresses)
+
+
+def query_probe(syscall_nr: int) -> QueryAnswer:
+    """The identity query probe through the compat entry, on a frame below 4 GiB."""
+    path = next((p for p in ("int80", "ia32_binary") if unavailable_reason(p) is None), None)
+    if path is None:
+        raise CompatUnavailable(unavailable_reason("int80") or "no 32-bit caller")
+
+    def call(phys: int) -> tuple[int, int]:
+        result = move_phys_pages(path, 1, pointer_array([phys]), None, 0, syscall_nr=syscall_nr)
+        return result.ret, result.status[0]
+
+    return query_own_frame(call, below=1 << load_spec().element_width("compat"))
 
 
 def probe_int80(syscall_nr: int) -> tuple[int, int]:

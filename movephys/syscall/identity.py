@@ -19,7 +19,13 @@ the number is already proven to be the call, so a probe that does not give
 EINVAL is a failure of the spec row for unknown flags, which the suite
 reports, not a reason to stop: the number stays confirmed and
 :attr:`EntryConfirmation.flags_rejected` says False. At the fallback level
-the probe is part of the proof, and a wrong answer refuses the number.
+(always for the i386 entry on 6.9 and later, which dispatch by a switch and
+keep no ia32_sys_call_table) the probe is part of the proof: when it does
+not give EINVAL, a second probe, ``move_phys_pages(1, [frame], NULL,
+status, 0)`` on a frame of the caller's own page, must answer the frame's
+node as sysfs gives it. Only another syscall that happened to write that
+node into the status array could pass it, so the number is then the call
+and only the unknown-flags row fails; otherwise the number is refused.
 Nothing in this module calls a syscall number before static confirmation.
 """
 
@@ -68,6 +74,24 @@ MAINLINE_AT: Mapping[int, str] = {
 }
 
 PROBE_TEXT = "move_phys_pages(0, NULL, NULL, NULL, -1)"
+QUERY_PROBE_TEXT = "move_phys_pages(1, [frame], NULL, status, 0)"
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """What the query probe got for one frame of the caller's own, and what sysfs says."""
+
+    ret: int
+    status: int
+    expected: int  # the frame's node per sysfs
+    frame: str  # for messages: "pfn 0x1234, our anonymous page"
+
+    @property
+    def is_the_call(self) -> bool:
+        return self.ret == 0 and self.status == self.expected
+
+
+QueryProbe = Callable[[int], QueryAnswer]
 
 
 @dataclass(frozen=True)
@@ -204,8 +228,13 @@ def confirm_entry(
     return _fallback_check(entry, source, symbol, symbols, verdict)
 
 
-def probe_verdict(confirmation: EntryConfirmation, ret: int, err: int) -> EntryConfirmation:
-    """Fold the probe's outcome into a statically confirmed entry."""
+FLAGS_ROW_FAILS = "spec row whole_call_errors.unknown_flags fails, the rest of the suite runs"
+
+
+def probe_verdict(
+    confirmation: EntryConfirmation, ret: int, err: int, query: QueryProbe | None = None
+) -> EntryConfirmation:
+    """Fold the probes' outcome into a statically confirmed entry (see the module doc)."""
     if ret == -1 and err == errno_names.EINVAL:
         return replace(
             confirmation, reason=f"{confirmation.reason}; {PROBE_TEXT} gave EINVAL",
@@ -215,12 +244,27 @@ def probe_verdict(confirmation: EntryConfirmation, ret: int, err: int) -> EntryC
     outcome = f"{PROBE_TEXT} on number {confirmation.nr} gave ret={ret} errno={name}"
     if confirmation.level == LEVEL_TABLE:
         return replace(
-            confirmation,
-            reason=f"{confirmation.reason}; {outcome}, not EINVAL: spec row "
-            "whole_call_errors.unknown_flags fails, the rest of the suite runs",
+            confirmation, reason=f"{confirmation.reason}; {outcome}, not EINVAL: {FLAGS_ROW_FAILS}",
             flags_rejected=False,
         )
-    return _refuse(confirmation.entry, confirmation.nr, f"{outcome}, expected -1/EINVAL")
+    refused = f"{outcome}, expected -1/EINVAL"
+    if query is None or confirmation.nr is None:
+        return _refuse(confirmation.entry, confirmation.nr, refused)
+    try:
+        answer = query(confirmation.nr)
+    except Exception as error:  # noqa: BLE001 - any failure is a reason, not a crash
+        return _refuse(confirmation.entry, confirmation.nr,
+                       f"{refused}; {QUERY_PROBE_TEXT} could not run: {error}")
+    asked = f"{QUERY_PROBE_TEXT} of {answer.frame} gave ret={answer.ret} status={answer.status}"
+    if not answer.is_the_call:
+        return _refuse(confirmation.entry, confirmation.nr,
+                       f"{refused}; {asked}, not node {answer.expected} as sysfs says")
+    return replace(
+        confirmation,
+        reason=f"{confirmation.reason}; {outcome}, not EINVAL; {asked}, the node sysfs "
+        f"gives, so the number is the call: {FLAGS_ROW_FAILS}",
+        flags_rejected=False,
+    )
 
 
 def _default_probe(nr: int) -> tuple[int, int]:
@@ -228,6 +272,45 @@ def _default_probe(nr: int) -> tuple[int, int]:
 
     result = move_phys_pages(0, None, None, None, -1, syscall_nr=nr)
     return result.ret, result.errno
+
+
+QUERY_CANDIDATES = 64  # pages mapped to find one whose frame a 32-bit caller can name
+
+
+def query_own_frame(
+    call: Callable[[int], tuple[int, int]], below: int | None = None
+) -> QueryAnswer:
+    """Query one frame of a page of ours (below ``below``) with ``call(phys)`` -> (ret, status).
+
+    The page is mapped, touched and unmapped here; its node comes from sysfs.
+    """
+    from movephys import memory
+    from movephys.probes import nodes, pagemap
+
+    shift = memory.PAGE_SIZE.bit_length() - 1
+    with memory.anonymous(QUERY_CANDIDATES * memory.PAGE_SIZE) as mapping:
+        mapping.touch()
+        for index in range(mapping.pages):
+            pfn = pagemap.pfn_of(mapping.page(index))
+            node = None if pfn is None else nodes.node_of_pfn(pfn)
+            if pfn is None or node is None or (below is not None and pfn << shift >= below):
+                continue
+            ret, status = call(pfn << shift)
+            return QueryAnswer(ret, status, node, f"pfn {pfn:#x}, a page of ours")
+    bound = "" if below is None else f" below {below:#x}"
+    raise RuntimeError(f"none of {QUERY_CANDIDATES} pages of ours has a frame{bound} "
+                       "with a node in sysfs (pagemap needs root)")
+
+
+def native_query_probe(nr: int) -> QueryAnswer:
+    """The query probe from this 64-bit process."""
+    from movephys.syscall.native import move_phys_pages
+
+    def call(phys: int) -> tuple[int, int]:
+        result = move_phys_pages(1, [phys], None, 1, 0, syscall_nr=nr)
+        return result.ret, result.status[0]
+
+    return query_own_frame(call)
 
 
 def _as_numbers(numbers: SyscallNumbers | int | None) -> SyscallNumbers:
@@ -247,12 +330,17 @@ def confirm(
     symbols: Kallsyms | None = None,
     probe: Callable[[int], tuple[int, int]] = _default_probe,
     compat_probe: Callable[[int], tuple[int, int]] | None = None,
+    query_probe: QueryProbe | None = None,
+    compat_query_probe: QueryProbe | None = None,
 ) -> Identity:
     """Confirm both entries; the native number is probed only once statically confirmed.
 
     ``compat_probe`` (e.g. :func:`movephys.syscall.compat.probe_int80`) probes
     the compat number the same way; without it the compat entry rests on the
-    static check alone. A bare number (or None) stands for the native entry
+    static check alone. ``query_probe`` and ``compat_query_probe`` (e.g.
+    :func:`movephys.syscall.native.query_probe`) stand behind a fallback-level
+    number whose flags probe did not give EINVAL. A bare number (or None)
+    stands for the native entry
     only; pass the :class:`SyscallNumbers` of ``numbers.resolve()`` to keep
     the header table (collision check) and the compat number.
     """
@@ -272,12 +360,12 @@ def confirm(
         COMPAT, numbers.compat, symbols, kallsyms_path=kallsyms_path, kcore_path=kcore_path
     )
     if native.confirmed and native.nr is not None:
-        native = probe_verdict(native, *probe(native.nr))
+        native = probe_verdict(native, *probe(native.nr), query=query_probe)
     if compat.confirmed and compat.nr is not None and compat_probe is not None:
         try:
             outcome = compat_probe(compat.nr)
         except Exception as error:  # noqa: BLE001 - any failure is a reason, not a crash
             compat = _refuse(COMPAT, compat.nr, f"compat probe could not run: {error}")
         else:
-            compat = probe_verdict(compat, *outcome)
+            compat = probe_verdict(compat, *outcome, query=compat_query_probe)
     return Identity(native, compat)
