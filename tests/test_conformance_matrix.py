@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from movephys.junit import JUnitError, case_id, read_outcomes
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "docs" / "_ext"))
 sys.path.insert(0, str(REPO / "manpage" / "_ext"))
 
-from movephys_docs.junit import JUnitError, case_id, read_outcomes  # noqa: E402
 
 SYNTHETIC = Path(__file__).parent / "data" / "junit-synthetic.xml"
 

@@ -182,7 +182,7 @@ def _prepare_tree(tarball: Path, patches: tuple[Path, ...], destination: Path, l
     shutil.rmtree(staging)
 
 
-def _make_env(cache_dir: Path) -> dict[str, str]:
+def make_env(cache_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     # Fixed build identity makes objects reproducible and ccache hits likely.
     env.update(KBUILD_BUILD_USER="movephys", KBUILD_BUILD_HOST="movephys",
@@ -193,7 +193,7 @@ def _make_env(cache_dir: Path) -> dict[str, str]:
     return env
 
 
-def _make(tree: Path, build_dir: Path, targets: list[str], jobs: int, log: Path,
+def make(tree: Path, build_dir: Path, targets: list[str], jobs: int, log: Path,
           progress: Progress, env: dict[str, str], what: str) -> None:
     command = ["make", "-C", str(tree), f"O={build_dir}", f"-j{jobs}", *targets]
     if shutil.which("ccache"):
@@ -206,7 +206,7 @@ def _configure(tree: Path, build_dir: Path, fragments: tuple[Path, ...], log: Pa
     requested = config.load_fragments(fragments)
     merged = build_dir / "movephys.fragment"
     merged.write_text(config.render_fragment(requested))
-    _make(tree, build_dir, ["allnoconfig"], 1, log, progress,
+    make(tree, build_dir, ["allnoconfig"], 1, log, progress,
           dict(env, KCONFIG_ALLCONFIG=str(merged)), "configuring")
     actual = config.parse_config((build_dir / ".config").read_text(), ".config")
     if unmet := config.unmet_options(requested, actual):
@@ -234,15 +234,15 @@ def build(request: BuildRequest, progress: Progress) -> BuiltKernel:
     home.mkdir(parents=True, exist_ok=True)
     log = home / "build.log"
     log.write_text("")
-    env = _make_env(request.cache_dir)
+    env = make_env(request.cache_dir)
     if not is_tree and not (tree / "Makefile").exists():
         _prepare_tree(request.source, request.patches, tree, log, progress)
     build_dir.mkdir(parents=True, exist_ok=True)
     progress(f"configuring with {', '.join(p.name for p in request.fragments)}")
     _configure(tree, build_dir, request.fragments, log, progress, env)
     progress(f"building bzImage with {request.jobs} jobs (log: {log})")
-    _make(tree, build_dir, ["bzImage"], request.jobs, log, progress, env, "building")
-    _make(tree, build_dir, ["headers_install", f"INSTALL_HDR_PATH={headers}"], request.jobs,
+    make(tree, build_dir, ["bzImage"], request.jobs, log, progress, env, "building")
+    make(tree, build_dir, ["headers_install", f"INSTALL_HDR_PATH={headers}"], request.jobs,
           log, progress, env, "installing headers")
     seconds = time.monotonic() - started
     done.write_text(json.dumps({"key": key, "seconds": round(seconds, 1)}) + "\n")

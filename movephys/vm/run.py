@@ -31,6 +31,11 @@ SUITE_MEMORY_NODES = 3
 SUITE_NODE_MEMORY = "1G"
 
 
+def suite_nodes() -> tuple[boot.NumaNode, ...]:
+    """The NUMA layout the suite is written for (see above)."""
+    return boot.numa_layout(SUITE_MEMORY_NODES, SUITE_NODE_MEMORY, memoryless=True)
+
+
 @dataclass(frozen=True)
 class Kernel:
     bzimage: Path
@@ -107,16 +112,23 @@ def run_in_fresh_workdir(kernel: Kernel, command: str, options: VmOptions, resul
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def build_kernel(source: Path = build.DEFAULT_SOURCE, cache_dir: Path | None = None,
-                 debug: bool = False, jobs: int | None = None) -> Kernel:
-    """Build or reuse a kernel: a tarball gets our series, a tree is built as it is."""
+def build_request(source: Path = build.DEFAULT_SOURCE, cache_dir: Path | None = None,
+                  debug: bool = False, jobs: int | None = None) -> build.BuildRequest:
+    """What to build: a tarball gets our series, a tree is built as it is."""
     fragments = (config.BASE_FRAGMENT, config.DEBUG_FRAGMENT) if debug else (
         config.BASE_FRAGMENT,)
-    return from_build(build.build(build.BuildRequest(
+    return build.BuildRequest(
         source=source, patches=() if source.is_dir() else build.default_patches(),
         fragments=fragments, cache_dir=cache_dir or build.default_cache_dir(),
         jobs=max(1, jobs or os.cpu_count() or 1),
-    ), build.print_progress))
+    )
+
+
+def build_kernel(source: Path = build.DEFAULT_SOURCE, cache_dir: Path | None = None,
+                 debug: bool = False, jobs: int | None = None) -> Kernel:
+    """Build or reuse a kernel (see build_request)."""
+    return from_build(build.build(build_request(source, cache_dir, debug, jobs),
+                                  build.print_progress))
 
 
 def _echo(line: str) -> None:

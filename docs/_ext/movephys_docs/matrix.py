@@ -13,9 +13,8 @@ from pathlib import Path
 from docutils import nodes
 from movephys_man.directives import SpecDirective
 
+from movephys.junit import CaseOutcome, JUnitError, read_outcomes
 from movephys.spec import ErrorRow, Rule, StatusRow
-
-from .junit import CaseOutcome, JUnitError, read_outcomes
 
 RESULTS_VARIABLE = "MOVEPHYS_RESULTS"
 Row = ErrorRow | StatusRow | Rule
