@@ -1,0 +1,5 @@
+import sys
+
+from movephys.mutants.cli import main
+
+sys.exit(main())
