@@ -28,7 +28,11 @@ from suitekit.owned import OwnedMemory
 
 ATTEMPTS = 5
 RETRY_SLEEP_S = 0.2
-TRANSIENT_STATUS = frozenset({-errno.EBUSY, -errno.EAGAIN, native.STATUS_SENTINEL})
+# Statuses worth another attempt. An entry left unwritten (the sentinel) is
+# one only when the call also reported pages not migrated (ret > 0): with
+# ret 0 every entry must have been written, and retrying would let a kernel
+# that skips an entry's status pass on the second attempt.
+TRANSIENT_STATUS = frozenset({-errno.EBUSY, -errno.EAGAIN})
 
 
 @dataclass
