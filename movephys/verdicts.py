@@ -21,6 +21,7 @@ from typing import NoReturn
 import pytest
 
 from movephys.probes.cgroups import CgroupError
+from movephys.probes.child import ChildFailed
 from movephys.syscall.compat import HelperError
 
 
@@ -37,8 +38,11 @@ def broken(message: str) -> NoReturn:
 
 
 # Failures of the harness's own machinery: a cgroup it could not create, a
-# 32-bit helper that did not answer. Reported like SetupBroken.
-HARNESS_ERRORS: tuple[type[BaseException], ...] = (SetupBroken, CgroupError, HelperError)
+# 32-bit helper that did not answer, a child that died setting up. Reported
+# like SetupBroken.
+HARNESS_ERRORS: tuple[type[BaseException], ...] = (
+    SetupBroken, CgroupError, HelperError, ChildFailed
+)
 
 
 @pytest.hookimpl(wrapper=True)

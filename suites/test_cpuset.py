@@ -21,6 +21,7 @@ from suitekit.machine import PAGE_SHIFT, node_of_pfn, pfn_of
 from suitekit.verify import frames, move_and_verify
 
 from movephys.probes import cgroups
+from movephys.verdicts import broken
 
 pytestmark = [
     pytest.mark.needs_syscall,
@@ -126,3 +127,39 @@ def test_cpuset_allows_after_widening(caller: Caller, two_nodes: tuple[int, int]
             )
             group.set_mems(sorted({home, target}))
             move_and_verify(caller, page, target, MPOL_MF_MOVE_ALL, "moved")
+
+
+def break_cow(group: cgroups.CpusetGroup, page: owned.OwnedMemory) -> int | None:
+    """In the child: join the group, then write the inherited private page.
+
+    The write gives the child a copy of its own; the parent's frame keeps the
+    child's VMA on its reverse map, although the child maps it no longer.
+    """
+    group.add(os.getpid())
+    page.mapping.write(page.named[0] - page.mapping.addr, b"child")
+    return pfn_of(page.named[0])
+
+
+def test_cpuset_of_a_process_that_broke_cow_does_not_decide(
+    caller: Caller, two_nodes: tuple[int, int]
+) -> None:
+    """Only processes that map the page count: the reverse map also names a child
+    that copied the page on write, and that child's cpuset must not refuse the move."""
+    with owned.private_anon() as page:
+        pfn = frames(page.named)[page.named[0]]
+        home = node_of_pfn(pfn)
+        assert home is not None
+        target = two_nodes[1] if home == two_nodes[0] else two_nodes[0]
+        with (
+            cgroups.cpuset_group(mems=[home]) as group,
+            holding_child(lambda: break_cow(group, page)) as (child, child_pfn),
+        ):
+            if child_pfn is None or child_pfn == pfn:
+                broken(f"set-up: child {child} did not get a copy of pfn {pfn:#x} on write "
+                       f"(it maps {child_pfn})")
+            # Messages about the page say whose copy it is and why it must move.
+            page.what = (
+                f"{page.what} of the test at pfn {pfn:#x}, whose child {child} in cpuset "
+                f"{group.name} (mems {home}) copied it on write (its copy: pfn {child_pfn:#x})"
+            )
+            move_and_verify(caller, page, target, MPOL_MF_MOVE, "moved")
