@@ -17,7 +17,7 @@ from suitekit import owned
 from suitekit.calls import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, Caller, describe_result
 from suitekit.child import holding_child
 from suitekit.expect import check_status
-from suitekit.machine import PAGE_SHIFT, node_of_pfn, pfn_of
+from suitekit.machine import PAGE_SHIFT, node_of_pfn, other_node, pfn_of
 from suitekit.verify import frames, move_and_verify
 
 from movephys.probes import cgroups
@@ -93,7 +93,7 @@ def test_cpuset_intersection_eacces(caller: Caller, two_nodes: tuple[int, int]) 
         pfn = frames(page.named)[page.named[0]]
         home = node_of_pfn(pfn)
         assert home is not None
-        target = two_nodes[1] if home == two_nodes[0] else two_nodes[0]
+        target = other_node(home, two_nodes)
         with (
             cgroups.cpuset_group(mems=[home]) as group,
             holding_child(lambda: join_and_map(group, page)) as (child, child_pfn),
@@ -113,7 +113,7 @@ def test_cpuset_allows_after_widening(caller: Caller, two_nodes: tuple[int, int]
     with owned.shmem() as page:
         home = node_of_pfn(frames(page.named)[page.named[0]])
         assert home is not None
-        target = two_nodes[1] if home == two_nodes[0] else two_nodes[0]
+        target = other_node(home, two_nodes)
         with (
             cgroups.cpuset_group(mems=[home]) as group,
             holding_child(lambda: join_and_map(group, page)) as (child, child_pfn),
@@ -149,7 +149,7 @@ def test_cpuset_of_a_process_that_broke_cow_does_not_decide(
         pfn = frames(page.named)[page.named[0]]
         home = node_of_pfn(pfn)
         assert home is not None
-        target = two_nodes[1] if home == two_nodes[0] else two_nodes[0]
+        target = other_node(home, two_nodes)
         with (
             cgroups.cpuset_group(mems=[home]) as group,
             holding_child(lambda: break_cow(group, page)) as (child, child_pfn),

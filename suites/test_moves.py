@@ -16,7 +16,7 @@ from suitekit import owned as producers
 from suitekit.calls import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, Caller, describe_result
 from suitekit.child import holding_child
 from suitekit.expect import check_status
-from suitekit.machine import PAGE_SHIFT, node_of_pfn, phys_of
+from suitekit.machine import PAGE_SHIFT, node_of_pfn, other_node, phys_of
 from suitekit.owned import OwnedMemory
 from suitekit.verify import frames, move_and_verify
 
@@ -45,11 +45,6 @@ MOVE_CASES = (
     MoveCase("mlocked", lambda: producers.private_anon(mlocked=True), MPOL_MF_MOVE, "moved"),
     MoveCase("flags_zero", producers.private_anon, 0, "moved"),
 )
-
-
-def other_node(node: int | None, two_nodes: tuple[int, int]) -> int:
-    """The one of the two nodes the page is not on."""
-    return two_nodes[1] if node == two_nodes[0] else two_nodes[0]
 
 
 def current_node(owned: OwnedMemory) -> int | None:

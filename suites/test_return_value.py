@@ -13,7 +13,7 @@ import pytest
 from suitekit import owned
 from suitekit.calls import Caller, describe_errno, describe_result
 from suitekit.expect import check_errno, check_status
-from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, node_of_pfn
+from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, node_of_pfn, other_node
 from suitekit.machine_lock import machine_lock
 from suitekit.owned import OwnedMemory
 from suitekit.verify import frames
@@ -42,10 +42,6 @@ def held_by_pipe(page: OwnedMemory) -> Iterator[None]:
     finally:
         os.close(write_end)
         os.close(read_end)
-
-
-def other_node(node: int | None, two_nodes: tuple[int, int]) -> int:
-    return two_nodes[1] if node == two_nodes[0] else two_nodes[0]
 
 
 def test_pinned_page_positive_count(caller: Caller, two_nodes: tuple[int, int]) -> None:

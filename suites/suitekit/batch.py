@@ -338,15 +338,18 @@ def physical_batch(
         holes = iter(hole_pfns(invalid, below))
         edges = edge_pfns(below) if mode == "query" else []
         entries = []
+        empty = 0  # entries with no page so far: every second one is an edge in a query
         for index, slot in enumerate(layout):
             target = nodes[slot.target]
             if slot.page:
                 entries.append(Entry(slot, pools[slot.start].pop(0), None, "page", target))
-            elif edges and sum(1 for s in layout[:index] if not s.page) % 2 == 1:
+                continue
+            if edges and empty % 2 == 1:
                 edge = edges[index % len(edges)]
                 entries.append(Entry(slot, None, (edge << PAGE_SHIFT) + OFFSET, "edge", target))
             else:
                 entries.append(Entry(slot, None, next(holes) << PAGE_SHIFT, "hole", target))
+            empty += 1
         yield Batch(tuple(entries), True, mapping, seed)
 
 
@@ -359,16 +362,19 @@ def virtual_batch(size: int, mode: str, nodes: tuple[int, int]) -> Iterator[Batc
         mapping.madvise(0, mapping.length, memory.MADV_NOHUGEPAGE)
         seed = _seed()
         entries = []
+        empty = 0  # entries with no page so far: they alternate unmapped, never touched
         for index, slot in enumerate(layout):
             address = mapping.page(index)
             target = nodes[slot.target]
             if slot.page:
                 entries.append(Entry(slot, address, None, "page", target))
-            elif sum(1 for s in layout[:index] if not s.page) % 2 == 0:
+                continue
+            if empty % 2 == 0:
                 mapping.punch_hole(index * PAGE_SIZE, PAGE_SIZE)
                 entries.append(Entry(slot, None, address, "unmapped", target))
             else:
                 entries.append(Entry(slot, None, address, "not_present", target))
+            empty += 1
         pages = [entry.page for entry in entries if entry.page is not None]
         _fill(mapping, pages, seed)
         for side in (0, 1):

@@ -37,3 +37,8 @@ def page_flags(pfn: int) -> frozenset[str]:
 def describe_pfn(pfn: int) -> str:
     flags = " ".join(sorted(page_flags(pfn))) or "none"
     return f"pfn {pfn:#x}, kpageflags {flags}"
+
+
+def other_node(node: int | None, two_nodes: tuple[int, int]) -> int:
+    """The one of the two nodes a page on ``node`` is not on."""
+    return two_nodes[1] if node == two_nodes[0] else two_nodes[0]
