@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-pytest_plugins = ["movephys.ktap", "movephys.verdicts"]
+pytest_plugins = ["movephys.ktap", "movephys.casestream", "movephys.verdicts"]
 
 MARKERS: dict[str, str] = {
     "needs_syscall": "needs move_phys_pages resolved and confirmed on the running kernel",

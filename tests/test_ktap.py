@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from kunit_tool import kunit_parser
 
 from movephys import ktap
 
 pytest_plugins = ["pytester"]
-
-DEFAULT_KUNIT_TOOL_DIR = "/root/.cache/movephys/src/linux-source-6.12/tools/testing/kunit"
 
 SAMPLE_SUITE = """
 import pytest
@@ -43,17 +36,6 @@ def broken():
 def test_setup_error(broken):
     pass
 """
-
-
-def kunit_parser() -> ModuleType:
-    tool_dir = os.environ.get("KUNIT_TOOL_DIR", DEFAULT_KUNIT_TOOL_DIR)
-    if not (Path(tool_dir) / "kunit_parser.py").is_file():
-        pytest.skip(f"no kunit_parser.py in {tool_dir} (set KUNIT_TOOL_DIR to tools/testing/kunit)")
-    sys.path.insert(0, tool_dir)
-    try:
-        return importlib.import_module("kunit_parser")
-    finally:
-        sys.path.remove(tool_dir)
 
 
 @pytest.fixture(autouse=True)
