@@ -18,7 +18,7 @@ PANIC_TAIL = ("Kernel panic - not syncing: Fatal exception\nKernel Offset: disab
 def result(console: str, exit_code: int | None = None, stop_reason: str = "",
            qemu_status: int | None = 0) -> BootResult:
     return BootResult(exit_code=exit_code, output="", kernel_log="", console=console,
-                      seconds=42.0, accel="tcg", timed_out=bool(stop_reason),
+                      seconds=42.0, accel="tcg",
                       stop_reason=stop_reason, qemu_status=qemu_status)
 
 

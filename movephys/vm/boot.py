@@ -85,7 +85,6 @@ class BootResult:
     console: str
     seconds: float
     accel: str
-    timed_out: bool
     stop_reason: str = ""  # why the runner stopped the guest; "" when it ended itself
     qemu_status: int | None = None  # virtme-ng's exit status; None when stopped by us
 
@@ -292,7 +291,6 @@ def boot(request: BootRequest) -> BootResult:
         console="".join(console),
         seconds=time.monotonic() - started,
         accel=request.accel,
-        timed_out=bool(stop_reason),
         stop_reason=stop_reason,
         qemu_status=qemu_status,
     )
