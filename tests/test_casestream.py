@@ -6,35 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+from sample_suite import SAMPLE_SUITE
 
 from movephys import junit
 from movephys.casestream import StreamError, read_stream
 
 pytest_plugins = ["pytester"]
 
-SAMPLE_SUITE = """
-import pytest
-
-def test_passes():
-    pass
-
-def test_fails():
-    assert 1 + 1 == 3, "the kernel said 2, the spec expected 3"
-
-def test_skips():
-    pytest.skip("fewer than two memory nodes")
-
 @pytest.fixture
-def broken():
-    raise RuntimeError("the cgroup could not be created")
-
-def test_setup_error(broken):
-    pass
-"""
-
-
-@pytest.fixture
-def streamed(pytester: pytest.Pytester) -> Path:
+def streamed(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # the inner run needs only ours
     pytester.makepyfile(test_sample=SAMPLE_SUITE)
     path = pytester.path / "cases.jsonl"
     pytester.runpytest("-p", "movephys.casestream", f"--case-stream={path}")
@@ -43,13 +24,16 @@ def streamed(pytester: pytest.Pytester) -> Path:
 
 def test_every_case_is_streamed_with_its_outcome(streamed: Path) -> None:
     stream = read_stream(streamed)
-    assert stream.collected == 4 and stream.complete and stream.exitstatus == 1
+    assert stream.collected == 7 and stream.complete and stream.exitstatus == 1
     assert stream.running is None
     outcomes = {case.result.case_id: case.result.outcome for case in stream.finished}
     assert outcomes == {
         "test_sample.py::test_passes": junit.PASSED,
         "test_sample.py::test_fails": junit.FAILED,
         "test_sample.py::test_skips": junit.SKIPPED,
+        "test_sample.py::test_eperm[unprivileged]": junit.PASSED,
+        "test_sample.py::test_eperm[userns_root]": junit.PASSED,
+        "test_sample.py::test_known_bug": junit.SKIPPED,
         "test_sample.py::test_setup_error": junit.ERROR,
     }
     failed = next(case.result for case in stream.finished if case.result.outcome == junit.FAILED)
@@ -57,7 +41,7 @@ def test_every_case_is_streamed_with_its_outcome(streamed: Path) -> None:
     assert any("the kernel said 2" in line for line in failed.diagnostics)
     skipped = next(case.result for case in stream.finished if case.result.ok and
                    case.result.directive)
-    assert skipped.directive == "SKIP fewer than two memory nodes"
+    assert skipped.directive == "SKIP no move_phys_pages on this kernel"
 
 
 def test_a_stream_cut_by_a_crash_names_the_running_case(streamed: Path) -> None:

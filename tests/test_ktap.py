@@ -4,39 +4,11 @@ from __future__ import annotations
 
 import pytest
 from kunit_tool import kunit_parser
+from sample_suite import SAMPLE_SUITE
 
 from movephys import ktap
 
 pytest_plugins = ["pytester"]
-
-SAMPLE_SUITE = """
-import pytest
-
-def test_passes():
-    pass
-
-def test_fails():
-    assert 1 + 1 == 3, "the kernel said 2, the spec expected 3"
-
-def test_skips():
-    pytest.skip("no move_phys_pages on this kernel")
-
-@pytest.mark.parametrize("who", ["unprivileged", "userns_root"])
-def test_eperm(who):
-    pass
-
-@pytest.mark.xfail(reason="known RFC bug")
-def test_known_bug():
-    assert False
-
-@pytest.fixture
-def broken():
-    raise RuntimeError("set-up broke")
-
-def test_setup_error(broken):
-    pass
-"""
-
 
 @pytest.fixture(autouse=True)
 def no_plugin_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
