@@ -99,6 +99,7 @@ RULE_GROUPS = (
     "versions",
     "standards",
     "notes",
+    "address_sources",
     "caveats",
     "bugs",
 )
@@ -116,6 +117,7 @@ class RulesDirective(SpecDirective):
         "only": _id_list,
         "exclude": _id_list,
         "join": directives.flag,
+        "bullets": directives.flag,
     }
 
     def run(self) -> list[nodes.Node]:
@@ -134,6 +136,9 @@ class RulesDirective(SpecDirective):
         texts = [rule.text for rule in rules if rule.id not in excluded]
         if "join" in self.options:
             return [self.paragraph(" ".join(texts))]
+        if "bullets" in self.options:
+            items = [nodes.list_item("", self.paragraph(text)) for text in texts]
+            return [nodes.bullet_list("", *items, bullet="*")]
         return [self.paragraph(text) for text in texts]
 
 
@@ -209,7 +214,10 @@ class HistoryDirective(SpecDirective):
 class ElementWidthsDirective(SpecDirective):
     def run(self) -> list[nodes.Node]:
         items = [
-            self.item([nodes.Text(f"{width.abi} ({width.bits}-bit elements)")], width.note)
+            self.item(
+                [nodes.Text(f"{width.caller} caller, {width.kernel} kernel")],
+                f"{width.bits // 8}-byte elements.",
+            )
             for width in self.spec.element_widths
         ]
         return [nodes.definition_list("", *items)]
