@@ -5,7 +5,9 @@ rootdir conftest. A case's markers name what it needs; the setup hook skips
 it with the precise reason when a need is not met, and the gate fixtures
 (syscall_nr, two_nodes, ...) do the same for what they hand out. Nothing
 here calls the syscall during collection; the number is confirmed once per
-process, on first use (or at start under --require-syscall).
+process, on first use. Under --require-syscall (the VM runner's), a call
+that is not confirmed fails each case that needs it, with the reason: the
+kernel under test was meant to have it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 
 import pytest
 
-pytest_plugins = ["movephys.ktap", "movephys.verdicts"]
+pytest_plugins = ["movephys.ktap", "movephys.casestream", "movephys.verdicts"]
 
 MARKERS: dict[str, str] = {
     "needs_syscall": "needs move_phys_pages resolved and confirmed on the running kernel",
@@ -75,7 +77,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--require-syscall",
         action="store_true",
         default=False,
-        help="fail the run at session start when the syscall is not confirmed, instead of skipping",
+        help="the kernel must have the call: when it is not confirmed, every case that needs "
+        "it fails with the reason instead of skipping",
     )
     group.addoption(
         "--destructive",
@@ -99,10 +102,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if stress is not None and stress <= 0:
         raise pytest.UsageError(f"--stress-seconds: {stress} is not a positive duration")
     _resolve_numbers(config)
-    if config.getoption("--require-syscall"):
-        verdict = syscall_verdict(config)
-        if not verdict.confirmed:
-            raise pytest.UsageError(f"--require-syscall: {verdict.reason}")
 
 
 def _resolve_numbers(config: pytest.Config) -> None:
@@ -246,8 +245,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     for marker, problem in GATES.items():
         if item.get_closest_marker(marker) is not None:
             reason = problem(item.config)
-            if reason is not None:
-                pytest.skip(reason)
+            if marker == "needs_syscall":
+                _fail_or_skip_without_syscall(item.config, reason)
+            _skip_on(reason)
 
 
 def _skip_on(reason: str | None) -> None:
@@ -255,11 +255,21 @@ def _skip_on(reason: str | None) -> None:
         pytest.skip(reason)
 
 
+def _fail_or_skip_without_syscall(config: pytest.Config, reason: str | None) -> None:
+    """No confirmed call: a skip, or under --require-syscall the kernel's failure."""
+    if reason is not None and config.getoption("--require-syscall"):
+        from movephys.verdicts import KernelWrong
+
+        raise KernelWrong(f"--require-syscall: this kernel must have the call, but {reason}")
+    _skip_on(reason)
+
+
 @pytest.fixture(scope="session")
 def syscall_nr(pytestconfig: pytest.Config) -> int:
-    """The confirmed number of move_phys_pages, or a skip saying why there is none."""
+    """The confirmed number of move_phys_pages, or a skip (a failure under
+    --require-syscall) saying why there is none."""
     verdict = syscall_verdict(pytestconfig)
-    _skip_on(syscall_problem(pytestconfig))
+    _fail_or_skip_without_syscall(pytestconfig, syscall_problem(pytestconfig))
     assert verdict.nr is not None
     return verdict.nr
 

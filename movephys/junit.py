@@ -1,4 +1,6 @@
-"""Latest outcome of each suite case from a JUnit XML file (pytest --junitxml).
+"""JUnit XML of suite runs: the latest outcome of each case from a file
+pytest --junitxml wrote, and a file in the same form for a run whose guest
+died before pytest could write one.
 
 Standard library only. Case ids are pytest node ids relative to suites/,
 the form the spec's `cases` lists use.
@@ -65,3 +67,50 @@ def read_outcomes(path: Path) -> dict[str, CaseOutcome]:
         outcome, message = _outcome(testcase)
         outcomes[identifier] = CaseOutcome(identifier, outcome, message)
     return outcomes
+
+
+@dataclass(frozen=True)
+class JUnitCase:
+    """One case to write: what pytest would have recorded for it."""
+
+    case_id: str
+    outcome: str  # passed, failed, error or skipped
+    message: str = ""
+    text: str = ""  # the report, as the element's text
+    seconds: float = 0.0
+
+
+def names(identifier: str) -> tuple[str, str]:
+    """The (classname, name) pair :func:`case_id` turns back into @identifier."""
+    path, _, rest = identifier.partition("::")
+    if not path.endswith(".py") or not rest:
+        raise JUnitError(f"case id {identifier!r} is not path.py::name")
+    head, bracket, parameters = rest.partition("[")  # parameter ids may hold "::"
+    *classes, name = head.split("::")
+    name += bracket + parameters
+    module = path.removesuffix(".py").replace("/", ".")
+    return ".".join(["suites", module, *classes]), name
+
+
+_TAGS = {FAILED: "failure", ERROR: "error", SKIPPED: "skipped"}
+
+
+def render(cases: list[JUnitCase], suite: str = "pytest") -> str:
+    """A <testsuites> document as pytest writes it (counts, times, one element per case)."""
+    counts = {outcome: sum(case.outcome == outcome for case in cases) for outcome in _TAGS}
+    root = ElementTree.Element("testsuites")
+    element = ElementTree.SubElement(root, "testsuite", {
+        "name": suite, "tests": str(len(cases)), "failures": str(counts[FAILED]),
+        "errors": str(counts[ERROR]), "skipped": str(counts[SKIPPED]),
+        "time": f"{sum(case.seconds for case in cases):.3f}",
+    })
+    for case in cases:
+        classname, name = names(case.case_id)
+        testcase = ElementTree.SubElement(element, "testcase", {
+            "classname": classname, "name": name, "time": f"{case.seconds:.3f}"})
+        tag = _TAGS.get(case.outcome)
+        if tag is not None:
+            child = ElementTree.SubElement(testcase, tag, {"message": case.message})
+            child.text = case.text
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -17,10 +17,13 @@ kunit_tool reads them. A collection error is a ``not ok`` line of its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from movephys.junit import ERROR, FAILED, PASSED, SKIPPED
 
 SUITES_PREFIX = "suites/"
 MAX_DIAGNOSTIC_LINES = 60
@@ -34,6 +37,8 @@ class CaseResult:
     ok: bool = True
     directive: str = ""  # "SKIP reason" or "XFAIL reason"
     diagnostics: list[str] = field(default_factory=list)
+    outcome: str = PASSED  # as JUnit names it: passed, failed, error or skipped
+    message: str = ""  # the first line of what went wrong, for JUnit's message
 
     def lines(self, number: int) -> list[str]:
         head = [f"# {line}".rstrip() for line in self.diagnostics]
@@ -79,6 +84,43 @@ def _diagnostics(report: pytest.TestReport) -> list[str]:
     return lines + text_lines
 
 
+def record(result: CaseResult, report: pytest.TestReport) -> None:
+    """Fold one phase's report (setup, call or teardown) into the case's result."""
+    wasxfail = getattr(report, "wasxfail", None)
+    if report.skipped and wasxfail is not None:
+        result.directive = _one_line(f"XFAIL {wasxfail}".strip())
+        result.outcome = SKIPPED
+    elif report.skipped:
+        result.directive = f"SKIP {skip_reason(report)}"
+        result.outcome = SKIPPED
+    elif report.failed:
+        result.ok = False
+        result.directive = ""
+        # A phase other than the call failing is the harness's (see movephys.verdicts).
+        result.outcome = FAILED if report.when == "call" else ERROR
+        result.message = result.message or _first_line(report)
+        result.diagnostics.extend(_diagnostics(report))
+
+
+def _first_line(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = getattr(crash, "message", None) or report.longreprtext or ""
+    return _one_line(text.splitlines()[0] if text.splitlines() else "")[:300]
+
+
+def render(results: Iterable[CaseResult], trailer: Iterable[str] = ()) -> str:
+    """A KTAP version 1 document: the plan, then each result numbered in order.
+
+    @trailer: diagnostic lines after the last result (what ended the run).
+    """
+    cases = list(results)
+    lines = ["KTAP version 1", f"1..{len(cases)}"]
+    for number, result in enumerate(cases, start=1):
+        lines.extend(result.lines(number))
+    lines.extend(f"# {line}".rstrip() for line in trailer)
+    return "\n".join(lines) + "\n"
+
+
 class KtapWriter:
     """Collects reports during the session and writes the KTAP file at its end."""
 
@@ -93,28 +135,17 @@ class KtapWriter:
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        result = self._result(report.nodeid)
-        wasxfail = getattr(report, "wasxfail", None)
-        if report.skipped and wasxfail is not None:
-            result.directive = _one_line(f"XFAIL {wasxfail}".strip())
-        elif report.skipped:
-            result.directive = f"SKIP {skip_reason(report)}"
-        elif report.failed:
-            result.ok = False
-            result.directive = ""
-            result.diagnostics.extend(_diagnostics(report))
+        record(self._result(report.nodeid), report)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             result = self._result(report.nodeid or "collection")
             result.ok = False
+            result.outcome = ERROR
             result.diagnostics.extend(["collection failed:", *str(report.longrepr).splitlines()])
 
     def render(self) -> str:
-        lines = ["KTAP version 1", f"1..{len(self.results)}"]
-        for number, result in enumerate(self.results.values(), start=1):
-            lines.extend(result.lines(number))
-        return "\n".join(lines) + "\n"
+        return render(self.results.values())
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

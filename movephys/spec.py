@@ -45,6 +45,7 @@ SPEC_FILES: dict[str, tuple[str, ...]] = {
         "standards",
         "history",
         "notes",
+        "address_sources",
         "caveats",
         "bugs",
         "see_also",
@@ -106,9 +107,12 @@ class Signature:
 
 @dataclass(frozen=True)
 class ElementWidth:
+    """How wide one element of *pages* is for a caller of one ABI."""
+
     abi: str
+    caller: str
+    kernel: str
     bits: int
-    note: str
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,7 @@ class Spec:
     standards: tuple[Rule, ...]
     history: tuple[Rule, ...]
     notes: tuple[Rule, ...]
+    address_sources: tuple[Rule, ...]
     caveats: tuple[Rule, ...]
     bugs: tuple[Rule, ...]
     see_also: tuple[SeeAlso, ...]
@@ -251,6 +256,7 @@ class Spec:
             + self.standards
             + self.history
             + self.notes
+            + self.address_sources
             + self.caveats
             + self.bugs
         )
@@ -466,7 +472,12 @@ def _read_signature(table: _Table) -> Signature:
 
 
 def _read_width(table: _Table) -> ElementWidth:
-    width = ElementWidth(abi=table.text("abi"), bits=table.integer("bits"), note=table.text("note"))
+    width = ElementWidth(
+        abi=table.text("abi"),
+        caller=table.text("caller"),
+        kernel=table.text("kernel"),
+        bits=table.integer("bits"),
+    )
     if width.bits not in (32, 64):
         raise SpecError(table.file, _key(table, "bits"), f"not 32 or 64: {width.bits}")
     table.done()
@@ -592,6 +603,7 @@ def _check_unique_ids(spec: Spec) -> None:
         + spec.standards
         + spec.history
         + spec.notes
+        + spec.address_sources
         + spec.caveats
         + spec.bugs,
     }
@@ -637,6 +649,7 @@ def load_spec(path: Path | None = None) -> Spec:
         standards=_rows(notes, "standards", _read_rule),
         history=_rows(notes, "history", _read_rule),
         notes=_rows(notes, "notes", _read_rule),
+        address_sources=_rows(notes, "address_sources", _read_rule),
         caveats=_rows(notes, "caveats", _read_rule),
         bugs=_rows(notes, "bugs", _read_rule),
         see_also=_read_see_also(notes.table("see_also")),

@@ -71,3 +71,22 @@ def test_reader_sees_only_records_after_its_mark() -> None:
         lines = kmsg.new_lines(reader)
         assert any(line.endswith(marker) for line in lines)
         assert not any(line.endswith(marker) for line in kmsg.new_lines(reader))
+
+
+def test_kernel_report_runs_from_the_first_problem_to_the_end_of_the_panic() -> None:
+    console = "\n".join([
+        "virtme-ng-init: starting script", "BUG: soft lockup - CPU#1 stuck for 22s! [python:65]",
+        *(f" frame_{number}+0x10/0x20" for number in range(200)),
+        "Kernel panic - not syncing: softlockup: hung tasks",
+        "---[ end Kernel panic - not syncing: softlockup: hung tasks ]---", "after the end"])
+    report = kmsg.kernel_report(console)
+    assert report[0].startswith("BUG: soft lockup")
+    assert len(report) == kmsg.MAX_REPORT_LINES + 1
+    assert report[-2].endswith("more lines in console.log")
+    assert report[-1].startswith("---[ end Kernel panic")
+    assert kmsg.panic_reason(console) == "softlockup: hung tasks"
+
+
+def test_a_clean_console_has_no_report() -> None:
+    assert kmsg.kernel_report("Linux version 6.12\nvirtme-ng-init: script exited") == []
+    assert kmsg.panic_reason("reboot: Power down") is None

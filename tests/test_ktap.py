@@ -2,59 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from kunit_tool import kunit_parser
+from sample_suite import SAMPLE_SUITE
 
 from movephys import ktap
 
 pytest_plugins = ["pytester"]
-
-DEFAULT_KUNIT_TOOL_DIR = "/root/.cache/movephys/src/linux-source-6.12/tools/testing/kunit"
-
-SAMPLE_SUITE = """
-import pytest
-
-def test_passes():
-    pass
-
-def test_fails():
-    assert 1 + 1 == 3, "the kernel said 2, the spec expected 3"
-
-def test_skips():
-    pytest.skip("no move_phys_pages on this kernel")
-
-@pytest.mark.parametrize("who", ["unprivileged", "userns_root"])
-def test_eperm(who):
-    pass
-
-@pytest.mark.xfail(reason="known RFC bug")
-def test_known_bug():
-    assert False
-
-@pytest.fixture
-def broken():
-    raise RuntimeError("set-up broke")
-
-def test_setup_error(broken):
-    pass
-"""
-
-
-def kunit_parser() -> ModuleType:
-    tool_dir = os.environ.get("KUNIT_TOOL_DIR", DEFAULT_KUNIT_TOOL_DIR)
-    if not (Path(tool_dir) / "kunit_parser.py").is_file():
-        pytest.skip(f"no kunit_parser.py in {tool_dir} (set KUNIT_TOOL_DIR to tools/testing/kunit)")
-    sys.path.insert(0, tool_dir)
-    try:
-        return importlib.import_module("kunit_parser")
-    finally:
-        sys.path.remove(tool_dir)
-
 
 @pytest.fixture(autouse=True)
 def no_plugin_autoload(monkeypatch: pytest.MonkeyPatch) -> None:

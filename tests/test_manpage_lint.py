@@ -15,7 +15,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from manpage_build import MANPAGE_DIR, build_man_page
+from manpage_build import (
+    EXAMPLE_PROGRAM,
+    EXAMPLE_SESSION,
+    MANPAGE_DIR,
+    build_example,
+    build_man_page,
+    reference_headers,
+)
 
 from movephys.spec import load_spec
 
@@ -110,8 +117,10 @@ def test_no_rendered_line_past_79_columns(page: Path) -> None:
 
 
 def test_header_comment_then_th(source: list[str]) -> None:
-    assert source[0].startswith('.\\" Copyright ')
-    assert "movephys developers" in source[0]
+    # man(7): a page with a table says so on its first line, for man(1).
+    assert source[0] == "'\\\" t"
+    assert source[1].startswith('.\\" Copyright ')
+    assert "movephys developers" in source[1]
     assert any(line.startswith('.\\" SPDX-License-Identifier: ') for line in source[:5])
     th_lines = [line for line in source if line.startswith(".TH")]
     assert len(th_lines) == 1
@@ -163,10 +172,21 @@ def test_errors_alphabetical_one_tp_per_condition(source: list[str]) -> None:
 def test_synopsis_is_a_syscall_without_wrapper(source: list[str]) -> None:
     body = "\n".join(_section_body(source, "SYNOPSIS"))
     assert ".B #include <unistd.h>" in body
-    assert "#include <sys/syscall.h>" in body
-    assert "#include <numaif.h>" in body
-    assert '.BI "long syscall(SYS_move_phys_pages, unsigned long " nr_pages ,' in body
+    # glibc defines no SYS_move_phys_pages; the kernel's header has the number.
+    assert '"#include <asm/unistd.h>"' in body and " __NR_* " in body
+    assert "numaif.h" not in body and "sys/syscall.h" not in body
+    assert '.BI "long syscall(__NR_move_phys_pages, unsigned long " nr_pages ,' in body
     assert "glibc provides no wrapper for" in body
+
+
+def test_synopsis_uses_the_current_array_syntax(source: list[str]) -> None:
+    body = _section_body(source, "SYNOPSIS")
+    assert '.BI "             const void *" pages [ nr_pages ],' in body
+    assert not [line for line in body if "[." in line]
+
+
+def test_library_is_the_man_pages_idiom(source: list[str]) -> None:
+    assert _section_body(source, "LIBRARY") == ["Standard C library", ".RI ( libc ,\\~ \\-lc )"]
 
 
 def test_no_stock_sphinx_macros(source: list[str]) -> None:
@@ -217,19 +237,105 @@ def test_date_from_spec_without_source_date_epoch(source: list[str]) -> None:
     assert any(line.startswith(f".TH move_phys_pages 2 {date} ") for line in source)
 
 
-def test_date_from_source_date_epoch(tmp_path: Path) -> None:
+def test_date_from_source_date_epoch_copyright_from_spec(tmp_path: Path) -> None:
     page = build_man_page(tmp_path / "epoch", source_date_epoch="1710806400")  # 2024-03-19
-    assert ".TH move_phys_pages 2 2024-03-19 " in page.read_text(encoding="utf-8")
-    assert "Copyright (c) 2024," in page.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
+    assert ".TH move_phys_pages 2 2024-03-19 " in text
+    # A build's date must not move the copyright of the text.
+    assert f"Copyright (c) {load_spec().meta.date.year}," in text
 
 
-def test_example_program_compiles(tmp_path: Path) -> None:
-    """Syntax only: the test must never run a guessed syscall number."""
-    program = MANPAGE_DIR / "examples" / "move_phys_pages_example.c"
-    result = _run(
-        _tool("gcc"), "-fsyntax-only", "-Wall", "-Wextra", "-Werror",
-        "-DSYS_move_phys_pages=0", str(program),
-    )
+def _code_ranges(source: list[str]) -> list[bool]:
+    """For each source line, whether it is code: inside .nf/.fi or .EX/.EE."""
+    code, inside = [], False
+    for line in source:
+        if line in (".nf", ".EX"):
+            inside = True
+        elif line in (".fi", ".EE"):
+            inside = False
+        code.append(inside and line not in (".nf", ".EX"))
+    return code
+
+
+def test_no_source_line_over_80_and_no_text_line_over_75(source: list[str]) -> None:
+    assert [line for line in source if len(line) > 80] == []
+    long_text = [
+        f"{number}: {line}"
+        for number, (line, code) in enumerate(zip(source, _code_ranges(source), strict=True), 1)
+        if len(line) > 75 and not code
+    ]
+    assert long_text == []
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_see_also_names_never_hyphenate(page: Path, width: int) -> None:
+    rendered = _run(_tool("man"), "-l", str(page), env={"MANWIDTH": str(width)}).stdout
+    plain = subprocess.run([_tool("col"), "-b", "-x"], input=rendered, capture_output=True,
+                           text=True, check=True).stdout
+    see_also = plain.split("SEE ALSO", 1)[1].split("\n\n", 1)[0]
+    assert not re.search(r"[-\u2010]\n", see_also), see_also
+    words = see_also.split()
+    for reference in load_spec().see_also:
+        assert any(word.rstrip(",") == str(reference) for word in words), (reference, see_also)
+
+
+def test_numbers_are_a_tbl_table(source: list[str]) -> None:
+    body = _section_body(source, "VERSIONS")
+    table = body[body.index(".TS") + 1 : body.index(".TE")]
+    assert table[:2] == ["lB lB lB lB", "l l l l."]
+    assert any(line.startswith("RFC v3\t462\t") for line in table)
+
+
+def test_move_statuses_are_ranked(source: list[str]) -> None:
+    body = _section_body(source, "DESCRIPTION")
+    tags = [body[index + 1] for index, line in enumerate(body) if line == ".TP"]
+    # "11. (unchanged)" is all roman: a plain text tag.
+    ranks = [int(match[1]) for tag in tags if (match := re.match(r'(?:\.R[BI] ")?(\d+)\. ', tag))]
+    assert ranks == list(range(1, len(load_spec().status_move) + 1))
+
+
+def test_examples_program_source_with_src_markers(source: list[str]) -> None:
+    body = _section_body(source, "EXAMPLES")
+    start = body.index('.\\" SRC BEGIN (move_phys_pages_example.c)')
+    assert body[start - 2 : start] == ['.SS "Program source"', "\\&"]
+    assert body[start + 1] == ".EX"
+    end = body.index('.\\" SRC END')
+    assert body[end - 1] == ".EE"
+    program = EXAMPLE_PROGRAM.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    assert len(body[start + 2 : end - 1]) == len(program)
+
+
+def test_examples_show_the_sample_session(source: list[str]) -> None:
+    body = "\n".join(_section_body(source, "EXAMPLES"))
+    for line in EXAMPLE_SESSION.read_text(encoding="utf-8").splitlines():
+        expected = line.replace("-", "\\-")
+        if line.startswith("$ "):
+            expected = f"$ \\fB{expected[2:]}\\fP"
+        assert expected in body
+
+
+@pytest.fixture(scope="module")
+def headers() -> Path:
+    found, reason = reference_headers()
+    if found is None:
+        pytest.skip(reason)
+    return found
+
+
+def test_example_program_builds_as_the_page_says(tmp_path: Path, headers: Path) -> None:
+    """The page's own command, DIR filled in: no -D, no libnuma. Never run here."""
+    result = build_example(headers, tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert (tmp_path / "a.out").is_file()
+
+
+@pytest.mark.parametrize("bits", ["-m64", "-m32"])
+def test_example_program_has_no_warnings(headers: Path, bits: str) -> None:
+    """-m32 too: the refusal of an address a pointer cannot hold must compile there."""
+    result = _run(_tool("gcc"), bits, "-fsyntax-only", "-Wall", "-Wextra", "-Werror",
+                  "-I", str(headers / "include"), str(EXAMPLE_PROGRAM))
+    if bits == "-m32" and "bits/" in result.stderr and "No such file" in result.stderr:
+        pytest.skip("no 32-bit C library headers (Debian package: gcc-multilib)")
     assert (result.returncode, result.stderr) == (0, "")
 
 

@@ -252,10 +252,12 @@ def test_make_env_widens_the_ccache_base_dir(tmp_path: Path,
 
 
 def test_suite_options_are_the_vm_runners_for_suite(tmp_path: Path) -> None:
-    ours = suite_options(321.0, "tcg", tmp_path, echo=False)
+    ours = suite_options(False, "tcg", tmp_path, echo=False)
     theirs = vm_cli._vm_options(vm_cli.make_parser().parse_args(["suite"]))
     assert ours.nodes == theirs.nodes
     assert any(node.memory == "0" for node in ours.nodes)  # the memoryless node of ENODEV
-    assert (ours.timeout, ours.accel, ours.cache_dir, ours.echo) == (321.0, "tcg", tmp_path,
-                                                                      False)
-    assert suite_options(1.0, "auto", tmp_path, echo=True).echo
+    assert (ours.timeout, ours.case_timeout) == (theirs.timeout, theirs.case_timeout)
+    assert (ours.accel, ours.cache_dir, ours.echo) == ("tcg", tmp_path, False)
+    debug = vm_cli._vm_options(vm_cli.make_parser().parse_args(["suite", "--debug"]))
+    assert suite_options(True, "auto", tmp_path, echo=True).case_timeout == debug.case_timeout
+    assert suite_options(False, "auto", tmp_path, echo=True, timeout=321.0).timeout == 321.0

@@ -11,8 +11,9 @@ from movephys.mutants import matrix, report
 from movephys.mutants.claims import Claim
 from movephys.mutants.matrix import Matrix, Result
 from movephys.mutants.mutant import Mutant, MutantError
-from movephys.mutants.run import SuiteRun, classify
+from movephys.mutants.run import HARNESS_ERROR, SuiteRun, classify
 from movephys.spec import load_spec
+from movephys.vm.ending import Ending
 
 # Recorded from `python -m movephys.vm suite` (pytest --junitxml) and cut
 # down: a flags mutant fails the unprivileged EINVAL cases; setup errors
@@ -74,26 +75,38 @@ def test_rows_proven_by_failing_cases() -> None:
     assert report.rows_proven([], spec) == ()
 
 
+FINISHED = Ending("finished", "")
+
+
 @pytest.mark.parametrize(
-    ("exit_code", "timed_out", "failing", "problems", "outcome", "note"),
+    ("exit_code", "ending", "failing", "problems", "outcome", "note"),
     [
-        pytest.param(0, False, (), (), "survived", "", id="passed"),
-        pytest.param(1, False, ("t.py::t",), (), "killed", "", id="failed"),
-        pytest.param(1, False, (), ("[ 3.1] BUG: KASAN: wild-memory-access",), "killed",
+        pytest.param(0, FINISHED, (), (), "survived", "", id="passed"),
+        pytest.param(1, FINISHED, ("t.py::t",), (), "killed", "", id="failed"),
+        pytest.param(1, FINISHED, (), ("[ 3.1] BUG: KASAN: wild-memory-access",), "killed",
                      "kernel log: [ 3.1] BUG: KASAN: wild-memory-access", id="splat-only"),
-        pytest.param(4, False, None, (), "killed", "suite exit 4, no junit.xml",
-                     id="usage-error"),
-        pytest.param(None, True, None, (), "timeout", "", id="timeout"),
-        pytest.param(None, False, None, ("Kernel panic - not syncing",), "crashed",
-                     "kernel log: Kernel panic - not syncing", id="panic"),
-        pytest.param(2, False, (), (), "killed", "suite exit 2 with no failing case",
-                     id="interrupted-suite"),
+        pytest.param(1, FINISHED, None, (), "killed", "suite exit 1, no junit.xml",
+                     id="no-report"),
+        pytest.param(2, FINISHED, None, (), "harness-error", "", id="pytest-usage-error"),
+        pytest.param(3, Ending("hung", "no case ended for 91 s"), ("t.py::t",), (), "timeout",
+                     "no case ended for 91 s", id="hung"),
+        pytest.param(3, Ending("crashed", "kernel panic: Fatal exception"), ("t.py::t",),
+                     ("Kernel panic - not syncing",), "crashed",
+                     "kernel panic: Fatal exception; kernel log: Kernel panic - not syncing",
+                     id="panic"),
+        pytest.param(2, Ending("harness", "QEMU (virtme-ng) ended with status 134"), None, (),
+                     "harness-error", "QEMU (virtme-ng) ended with status 134", id="qemu-abort"),
     ],
 )
-def test_classify(exit_code: int | None, timed_out: bool, failing: tuple[str, ...] | None,
+def test_classify(exit_code: int | None, ending: Ending, failing: tuple[str, ...] | None,
                   problems: tuple[str, ...], outcome: str, note: str) -> None:
     found = None if failing is None else report.SuiteReport(failing, 10, 0)
-    assert classify(exit_code, timed_out, found, "no junit.xml", problems) == (outcome, note)
+    assert classify(exit_code, ending, found, "no junit.xml", problems) == (outcome, note)
+
+
+def test_a_harness_error_is_not_judged_and_not_scored() -> None:
+    typo = mutant("typo")
+    assert matrix.verdict(typo, "lean", HARNESS_ERROR) == "harness"
 
 
 def mutant(identifier: str, expect: str = "lean", reason: str | None = None) -> Mutant:

@@ -95,3 +95,84 @@ def test_numa_layout_takes_a_size_per_node() -> None:
 def test_numa_layout_refuses_a_size_list_of_the_wrong_length() -> None:
     with pytest.raises(RunnerError, match="2 node memory sizes"):
         boot.numa_layout(3, "1G,2G", memoryless=False)
+
+
+def test_every_boot_makes_a_broken_kernel_panic(tmp_path: Path) -> None:
+    command = boot.vng_command(_request(tmp_path, boot.two_nodes()), tmp_path / "g.sh")
+    options = command[command.index("--append") + 1].split()
+    assert {"oops=panic", "softlockup_panic=1", "hung_task_panic=1"} <= set(options)
+
+
+def test_nine_p_is_chosen_up_front_when_virtiofs_cannot_work(tmp_path: Path) -> None:
+    request = _request(tmp_path, boot.two_nodes())
+    assert "--force-9p" in boot.vng_command(request, tmp_path / "g.sh", "vng",
+                                            boot.Filesystem("9p", "no virtiofsd"))
+    assert "--force-9p" not in boot.vng_command(request, tmp_path / "g.sh", "vng",
+                                                boot.Filesystem("virtiofs", "virtiofsd"))
+
+
+@pytest.mark.parametrize("line", [
+    "virtme: waiting for virtiofsd to start",
+    "virtme-run: failed to start virtiofsd, fallback to 9p",
+    "fuse: invalid argument `/tmp/virtme5m9oa1z8'",
+    "[    2.1] overlayfs: failed to set xattr on upper",
+])
+def test_known_fallback_messages_are_not_echoed(line: str) -> None:
+    assert boot.is_boot_noise(line)
+
+
+def test_kernel_messages_are_echoed() -> None:
+    assert not boot.is_boot_noise("BUG: unable to handle page fault for address: 0x2718")
+    assert not boot.is_boot_noise("suites/test_moves.py ....")
+
+
+def test_vng_is_found_beside_the_interpreter(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "vng").write_text("#!/bin/sh\n")
+    (bin_dir / "vng").chmod(0o755)
+    monkeypatch.setattr(boot.sys, "executable", str(bin_dir / "python"))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert boot.vng_executable() == str(bin_dir / "vng")
+
+
+def test_without_vng_the_error_names_where_it_looked(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(boot.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RunnerError, match=f"not installed beside {tmp_path / 'python'}"):
+        boot.check_prerequisites()
+
+
+def test_stop_ends_the_whole_process_group() -> None:
+    import subprocess
+
+    # A child that ignores SIGTERM, as a wedged QEMU might, and one in the background.
+    process = subprocess.Popen(
+        ["sh", "-c", "trap '' TERM; sleep 300 & echo $!; wait"], stdout=subprocess.PIPE,
+        text=True, start_new_session=True)
+    assert process.stdout is not None
+    background = int(process.stdout.readline())
+    boot.STOP_GRACE_SECONDS, grace = 0.5, boot.STOP_GRACE_SECONDS
+    try:
+        assert boot.stop(process) is None
+    finally:
+        boot.STOP_GRACE_SECONDS = grace
+    assert process.poll() is not None
+    assert not _alive(background)
+
+
+def _alive(pid: int) -> bool:
+    """Running or sleeping: a zombie waiting for init to reap it is dead."""
+    import time
+
+    for _ in range(50):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        if state in ("Z", "X"):
+            return False
+        time.sleep(0.02)
+    return True

@@ -1,8 +1,10 @@
-/* Move one page of this process to NODE by its physical address. */
+/* Move a page of this process to another node, by physical address. */
+#include <asm/unistd.h>      /* __NR_move_phys_pages, from the kernel */
 #include <err.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
-#include <numaif.h>
+#include <linux/mempolicy.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +13,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define PM_PRESENT   (1ULL << 63)
-#define PM_PFN_MASK  ((1ULL << 55) - 1)
+#define PM_PRESENT   (UINT64_C(1) << 63)
+#define PM_PFN_MASK  ((UINT64_C(1) << 55) - 1)
 
+/* The physical address of the page at addr, from /proc/self/pagemap. */
 static uint64_t
 physical_address(const void *addr)
 {
@@ -30,27 +33,31 @@ physical_address(const void *addr)
         err(EXIT_FAILURE, "pread");
     close(fd);
 
-    /* Without CAP_SYS_ADMIN, pagemap shows a PFN of 0. */
+    /* Without CAP_SYS_ADMIN, pagemap shows a frame number of 0. */
     if (!(entry & PM_PRESENT) || (entry & PM_PFN_MASK) == 0)
         errx(EXIT_FAILURE, "no page frame number for %p", addr);
     return (entry & PM_PFN_MASK) * page_size;
 }
 
-static void
-report(const char *what, int status)
+/* The node of the page at addr, as get_mempolicy(2) sees it. */
+static int
+node_of(void *addr)
 {
-    if (status < 0)
-        printf("%s: %s\n", what, strerror(-status));
-    else
-        printf("%s: node %d\n", what, status);
+    int  node;
+
+    if (syscall(SYS_get_mempolicy, &node, NULL, 0UL, addr,
+                MPOL_F_NODE | MPOL_F_ADDR) == -1)
+        err(EXIT_FAILURE, "get_mempolicy");
+    return node;
 }
 
 int
 main(int argc, char *argv[])
 {
     int         node, status;
-    long        ret, page_size = sysconf(_SC_PAGESIZE);
     char        *buf;
+    long        ret, page_size = sysconf(_SC_PAGESIZE);
+    uint64_t    paddr;
     const void  *pages[1];
 
     if (argc != 2) {
@@ -65,26 +72,27 @@ main(int argc, char *argv[])
         err(EXIT_FAILURE, "mmap");
     buf[0] = 1;                 /* Allocate the page */
 
-    /* A 32-bit caller can name only addresses below 4 GiB. */
-    pages[0] = (const void *) (uintptr_t) physical_address(buf);
-
-    ret = syscall(SYS_move_phys_pages, 1UL, pages, NULL, &status, 0);
-    if (ret == -1)
-        err(EXIT_FAILURE, "move_phys_pages (query)");
-    report("before", status);
+    /* Elements of pages are pointers: refuse what one cannot hold. */
+    paddr = physical_address(buf);
+    if ((uintptr_t) paddr != paddr)
+        errx(EXIT_FAILURE, "physical address %#" PRIx64
+             " does not fit in a pointer", paddr);
+    pages[0] = (const void *) (uintptr_t) paddr;
+    printf("before: node %d, physical address %#" PRIx64 "\n",
+           node_of(buf), paddr);
 
     status = INT_MIN;           /* No result takes this value */
-    ret = syscall(SYS_move_phys_pages, 1UL, pages, &node, &status,
+    ret = syscall(__NR_move_phys_pages, 1UL, pages, &node, &status,
                   MPOL_MF_MOVE);
     if (ret == -1)
-        err(EXIT_FAILURE, "move_phys_pages (move)");
+        err(EXIT_FAILURE, "move_phys_pages");
     if (ret > 0 || status == INT_MIN)
-        printf("after: not migrated, try again later\n");
-    else
-        report("after", status);
+        errx(EXIT_FAILURE, "page not migrated; try again");
+    if (status < 0)
+        errx(EXIT_FAILURE, "page not moved: %s", strerror(-status));
 
-    /* The old address is stale once the page has moved. */
-    printf("physical address now %#jx\n",
-           (uintmax_t) physical_address(buf));
+    /* A page that moved has a new physical address. */
+    printf("after:  node %d, physical address %#" PRIx64 "\n",
+           node_of(buf), physical_address(buf));
     exit(EXIT_SUCCESS);
 }

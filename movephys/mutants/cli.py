@@ -33,7 +33,7 @@ from movephys.mutants.claims import Claim
 from movephys.mutants.matrix import BUILD_FAILED, Matrix, Result, Variant
 from movephys.mutants.mutant import CHECKOUT, Mutant, MutantError
 from movephys.mutants.report import rows_proven
-from movephys.mutants.run import DEBUG_TIMEOUT, DEFAULT_TIMEOUT, run_suite, suite_options
+from movephys.mutants.run import run_suite, suite_options
 from movephys.mutants.workspace import Workspace
 from movephys.spec import Spec, SpecError, load_spec
 from movephys.vm import build as vm_build
@@ -86,8 +86,9 @@ def make_parser() -> argparse.ArgumentParser:
     run_parser.add_argument("--only", default="", metavar="ID,...",
                             help="only these mutants (comma-separated ids)")
     run_parser.add_argument("--timeout", type=float, default=None,
-                            help=f"seconds per suite run before the guest is killed (default "
-                                 f"{DEFAULT_TIMEOUT:.0f}, {DEBUG_TIMEOUT:.0f} with --debug)")
+                            help="seconds per suite run before the guest is killed (default: "
+                                 "from the case count and the per-case timeout, as "
+                                 "python -m movephys.vm suite does)")
     run_parser.add_argument("--accel", choices=("auto", "tcg", "kvm"), default="auto",
                             help="auto uses KVM only after a bounded probe boot succeeds")
     run_parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -253,10 +254,9 @@ def make_plan(args: argparse.Namespace) -> Plan:
     lines = mutant_module.check_against(selected, reference.source_tree)
     workspace, marker = workspace_module.prepare(reference, args.cache_dir, progress)
     marker = prime(workspace, marker, args.jobs, args.cache_dir, args.output / variant)
-    timeout = args.timeout or (DEBUG_TIMEOUT if args.debug else DEFAULT_TIMEOUT)
     return Plan(
         data=data, selected=selected, lines=lines, variant=variant, workspace=workspace,
-        options=suite_options(timeout, args.accel, args.cache_dir, args.echo),
+        options=suite_options(args.debug, args.accel, args.cache_dir, args.echo, args.timeout),
         pytest_args=_pytest_args(args.rest), output=args.output,
         docs=None if args.no_docs else args.docs, jobs=args.jobs, cache_dir=args.cache_dir,
     )

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from movephys.mutants.claims import Claim
 from movephys.mutants.mutant import SURVIVORS, Mutant, MutantError, write_atomically
-from movephys.mutants.run import KILLING_OUTCOMES
+from movephys.mutants.run import HARNESS_ERROR, KILLING_OUTCOMES
 
 Variant = Literal["lean", "debug"]
 VARIANTS: tuple[Variant, ...] = ("lean", "debug")
@@ -32,7 +32,7 @@ SHOWN_ROWS = 6
 class Result:
     """One mutant on one kernel."""
 
-    outcome: str  # killed, survived, crashed, timeout or build-failed
+    outcome: str  # killed, survived, crashed, timeout, harness-error or build-failed
     failing_cases: tuple[str, ...]
     spec_rows: tuple[str, ...]  # the rows the failing cases prove
     build_seconds: float
@@ -102,9 +102,12 @@ def load(path: Path) -> Matrix:
 
 
 def verdict(mutant: Mutant, variant: Variant, outcome: str) -> str:
-    """"expected", "unexpected" or "defect" (the mutant did not build)."""
+    """"expected", "unexpected", "defect" (the mutant did not build) or "harness"
+    (QEMU or pytest broke: the run says nothing about the mutant, run it again)."""
     if outcome == BUILD_FAILED:
         return "defect"
+    if outcome == HARNESS_ERROR:
+        return "harness"
     killed = outcome in KILLING_OUTCOMES
     if mutant.expect in SURVIVORS:
         return "unexpected" if killed else "expected"
@@ -139,7 +142,7 @@ def score(matrix: Matrix, mutants: Sequence[Mutant], variant: Variant) -> Score:
     run = killed = expected = unexpected = failed = scored = scored_killed = 0
     for mutant in mutants:
         result = matrix.current(mutant, variant)
-        if result is None:
+        if result is None or result.outcome == HARNESS_ERROR:
             continue
         run += 1
         if result.outcome == BUILD_FAILED:
@@ -312,7 +315,8 @@ def _unexpected(matrix: Matrix, mutants: Sequence[Mutant], claims: Mapping[str, 
             result = matrix.current(mutant, variant)
             if result is None or verdict(mutant, variant, result.outcome) == "expected":
                 continue
-            what = {"defect": "did not build", "unexpected": result.outcome}[
+            what = {"defect": "did not build", "unexpected": result.outcome,
+                    "harness": "hit a harness error (not judged; run it again)"}[
                 verdict(mutant, variant, result.outcome)]
             detail = f": {_cell(result.note[:200])}" if result.note else ""
             lines.append(f"- `{mutant.id}` on the {variant} kernel {what} (expected "
@@ -326,9 +330,10 @@ patched 6.12 source (`kernel/mutants/mutants.toml`) that breaks one claim of
 the series' commit messages or one row of the spec. The runner applies each
 mutant to a copy of the cached reference build, rebuilds it, runs the whole
 conformance suite on it in the NUMA VM, and restores the source. A mutant is
-*killed* when the suite fails on it (a crashed or timed-out guest counts as
-killed) and *survives* when the suite passes. A survivor the data did not
-predict names a behaviour no case checks.
+*killed* when the suite fails on it (a kernel that crashed or hung counts as
+killed; a run where QEMU or pytest broke is not judged) and *survives* when
+the suite passes. A survivor the data did not predict names a behaviour no
+case checks.
 
     tox -e mutants                          # every mutant on the lean kernel
     tox -e mutants -- --quick               # the quick subset (about 10)

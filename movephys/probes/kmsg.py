@@ -54,6 +54,36 @@ def problem_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if is_splat(line)]
 
 
+PANIC = re.compile(r"Kernel panic - not syncing: (.*)")
+PANIC_END = re.compile(r"---\[ end Kernel panic")
+MAX_REPORT_LINES = 80
+
+
+def panic_reason(text: str) -> str | None:
+    """Why the kernel panicked ("softlockup: hung tasks", "Fatal exception"), if it did."""
+    for line in text.splitlines():
+        if match := PANIC.search(line):
+            return match[1].strip()
+    return None
+
+
+def kernel_report(text: str) -> list[str]:
+    """The kernel's own report of what went wrong: from the first problem line to
+    the end of the panic (or of the log), the first @MAX_REPORT_LINES lines of it."""
+    lines = text.splitlines()
+    first = next((index for index, line in enumerate(lines) if is_splat(line)), None)
+    if first is None:
+        return []
+    end = next((index for index in range(first, len(lines)) if PANIC_END.search(lines[index])),
+               len(lines) - 1)
+    report = lines[first:end + 1]
+    if len(report) > MAX_REPORT_LINES:
+        cut = len(report) - MAX_REPORT_LINES
+        report = [*report[:MAX_REPORT_LINES - 1], f"... {cut} more lines in console.log",
+                  report[-1]]
+    return report
+
+
 @dataclass(frozen=True)
 class KmsgRecord:
     """One /dev/kmsg record: ``priority,sequence,timestamp_us,flags;message``."""

@@ -7,12 +7,17 @@ directory made writable for it, so they do not depend on the console.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +28,30 @@ from movephys.vm.errors import RunnerError
 
 Accel = Literal["tcg", "kvm", "auto"]
 KVM_PROBE_SECONDS = 45.0
+STOP_GRACE_SECONDS = 5.0  # after SIGTERM, before SIGKILL
+WATCH_INTERVAL_SECONDS = 1.0
+
+# A broken kernel ends the run: these repeat what kernel/config/base.config
+# sets, for kernels built elsewhere (--bzimage). virtme-ng adds panic=-1 and
+# QEMU's -no-reboot, so a panic powers the guest off.
+PANIC_OPTIONS = (
+    "oops=panic", "softlockup_panic=1", "hung_task_panic=1",
+    "sysctl.kernel.hung_task_timeout_secs=30", "sysctl.kernel.panic_on_rcu_stall=1",
+)
+
+# Where virtme-ng looks for virtiofsd, in its order.
+VIRTIOFSD_PATHS = ("/usr/libexec/virtiofsd", "/usr/lib/virtiofsd/virtiofsd",
+                   "/usr/lib/virtiofsd", "/usr/lib/qemu/virtiofsd")
+
+# What virtme-ng and the guest print while the host filesystem is mounted,
+# when virtiofs is not to be had: kept in console.log, not echoed.
+BOOT_NOISE = tuple(re.compile(pattern) for pattern in (
+    r"virtme: waiting for virtiofsd",
+    r"virtme-run: failed to start virtiofsd",
+    r"^fuse: invalid argument",
+    r"overlayfs: failed to set xattr on upper",
+    r"overlayfs: \.\.\.falling back to",
+))
 
 
 @dataclass(frozen=True)
@@ -43,6 +72,9 @@ class BootRequest:
     rwdirs: tuple[Path, ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
     echo: Callable[[str], None] | None = None  # live console lines
+    # Called about once a second with the seconds since boot; a reason
+    # returned stops the guest (a run that no longer makes progress).
+    watch: Callable[[float], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +85,8 @@ class BootResult:
     console: str
     seconds: float
     accel: str
-    timed_out: bool
+    stop_reason: str = ""  # why the runner stopped the guest; "" when it ended itself
+    qemu_status: int | None = None  # virtme-ng's exit status; None when stopped by us
 
 
 def two_nodes() -> tuple[NumaNode, ...]:
@@ -99,12 +132,56 @@ def _size_in_mib(size: str) -> int:
         raise RunnerError(f"bad memory size {size!r}: use a number with M or G") from None
 
 
-def check_prerequisites() -> None:
-    missing = [tool for tool in ("vng", "qemu-system-x86_64") if shutil.which(tool) is None]
-    if "vng" in missing:
-        raise RunnerError("virtme-ng is not installed: pip install virtme-ng")
-    if missing:
+def vng_executable() -> str | None:
+    """vng beside the running interpreter (a virtual environment not activated), else on PATH."""
+    beside = Path(sys.executable).parent / "vng"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("vng")
+
+
+def check_prerequisites() -> str:
+    """The vng to run; a one-line error when it or QEMU is missing."""
+    vng = vng_executable()
+    if vng is None:
+        raise RunnerError(f"virtme-ng is not installed beside {sys.executable} nor on PATH: "
+                          "pip install virtme-ng")
+    if shutil.which("qemu-system-x86_64") is None:
         raise RunnerError("QEMU is not installed: apt-get install qemu-system-x86")
+    return vng
+
+
+@dataclass(frozen=True)
+class Filesystem:
+    transport: Literal["virtiofs", "9p"]
+    why: str
+
+
+@functools.cache
+def guest_filesystem() -> Filesystem:
+    """How the guest mounts the host: virtiofs with the Rust virtiofsd, 9p otherwise.
+
+    virtme-ng tries any virtiofsd it finds and falls back to 9p after
+    seconds of retries; QEMU's older C daemon (Debian 12's
+    /usr/lib/qemu/virtiofsd) always fails that way, so 9p is chosen up front.
+    """
+    candidates = [shutil.which("virtiofsd"), *VIRTIOFSD_PATHS]
+    for path in filter(None, candidates):
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            continue
+        try:
+            usage = subprocess.run([path, "--help"], capture_output=True, text=True,
+                                   errors="replace", timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if "--shared-dir" in usage.stdout + usage.stderr:
+            return Filesystem("virtiofs", f"virtiofsd {path}")
+        return Filesystem("9p", f"{path} is QEMU's C virtiofsd, which virtme-ng cannot drive")
+    return Filesystem("9p", "no virtiofsd is installed")
+
+
+def is_boot_noise(line: str) -> bool:
+    return any(pattern.search(line) for pattern in BOOT_NOISE)
 
 
 def guest_script(request: BootRequest) -> str:
@@ -124,13 +201,17 @@ def guest_script(request: BootRequest) -> str:
     )
 
 
-def vng_command(request: BootRequest, script: Path) -> list[str]:
+def vng_command(request: BootRequest, script: Path, vng: str = "vng",
+                filesystem: Filesystem = Filesystem("9p", "")) -> list[str]:
     total_mib = sum(_size_in_mib(node.memory) for node in request.nodes)
     cpus = sum(len(_expand_cpus(node.cpus)) for node in request.nodes)
     command = [
-        "vng", "-v", "--run", str(request.bzimage), "--user", "root",
+        vng, "-v", "--run", str(request.bzimage), "--user", "root",
         "-m", f"{total_mib}M", "--cpus", str(cpus),
+        "--append", " ".join(PANIC_OPTIONS),
     ]
+    if filesystem.transport == "9p":
+        command.append("--force-9p")
     for node in request.nodes:
         command += ["--numa", f"{node.memory},cpus={node.cpus}"]
     if request.accel == "tcg":
@@ -154,19 +235,28 @@ def _expand_cpus(cpus: str) -> list[int]:
 
 
 def boot(request: BootRequest) -> BootResult:
-    check_prerequisites()
+    vng = check_prerequisites()
     request.workdir.mkdir(parents=True, exist_ok=True)
     for stale in ("output.log", "exit_code", "kernel.log"):
         (request.workdir / stale).unlink(missing_ok=True)
     script = request.workdir / "guest.sh"
     script.write_text(guest_script(request))
-    command = vng_command(request, script)
+    filesystem = guest_filesystem()
+    if request.echo:
+        request.echo(f"guest filesystem: {filesystem.transport} ({filesystem.why})")
+    command = vng_command(request, script, vng, filesystem)
+    # virtme-ng's sockets and scratch files go here, removed however the run ends.
+    scratch = Path(tempfile.mkdtemp(prefix="movephys-vng-"))
     started = time.monotonic()
     console: list[str] = []
-    timed_out = False
+    stop_reason = ""
+    watched = started
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         text=True, errors="replace", start_new_session=True, cwd=request.cwd,
+        # vng runs virtme-run from PATH: give it the directory vng came from.
+        env={**os.environ, "TMPDIR": str(scratch),
+             "PATH": os.pathsep.join((str(Path(vng).parent), os.environ.get("PATH", "")))},
     )
     assert process.stdout is not None
     os.set_blocking(process.stdout.fileno(), False)
@@ -175,20 +265,25 @@ def boot(request: BootRequest) -> BootResult:
             line = process.stdout.readline()
             if line:
                 console.append(line)
-                if request.echo:
+                if request.echo and not is_boot_noise(line):
                     request.echo(line.rstrip("\n"))
                 continue
             if process.poll() is not None:
                 console.extend(process.stdout.readlines())
                 break
-            if time.monotonic() - started > request.timeout:
-                timed_out = True
+            now = time.monotonic()
+            if now - started > request.timeout:
+                stop_reason = f"the guest ran past its bound of {request.timeout:.0f} s"
                 break
+            if request.watch is not None and now - watched >= WATCH_INTERVAL_SECONDS:
+                watched = now
+                stop_reason = request.watch(now - started) or ""
+                if stop_reason:
+                    break
             time.sleep(0.05)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        qemu_status = stop(process)
+        shutil.rmtree(scratch, ignore_errors=True)
     return BootResult(
         exit_code=_read_exit_code(request.workdir / "exit_code"),
         output=_read(request.workdir / "output.log"),
@@ -196,8 +291,30 @@ def boot(request: BootRequest) -> BootResult:
         console="".join(console),
         seconds=time.monotonic() - started,
         accel=request.accel,
-        timed_out=timed_out,
+        stop_reason=stop_reason,
+        qemu_status=qemu_status,
     )
+
+
+def stop(process: subprocess.Popen[str]) -> int | None:
+    """End virtme-ng, QEMU and virtiofsd (one process group): TERM, then KILL.
+
+    Returns vng's exit status when it had ended by itself.
+    """
+    status = process.poll()
+    if status is None:
+        _signal_group(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STOP_GRACE_SECONDS)
+    # Whatever is left of the group (virtiofsd runs in the background).
+    _signal_group(process.pid, signal.SIGKILL)
+    process.wait()
+    return status
+
+
+def _signal_group(group: int, number: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, number)
 
 
 def _read(path: Path) -> str:

@@ -4,6 +4,13 @@
     python -m movephys.vm run [options] -- COMMAND...
     python -m movephys.vm suite [options] [-- PYTEST-ARGS...]
     python -m movephys.vm selftest [options]
+    python -m movephys.vm soak [options] [RUNS] [-- PYTEST-ARGS...]
+
+Exit status of suite and selftest: 0 passed, 1 cases failed (or the kernel
+log reports a problem), 2 harness error (bad input, a failed build, QEMU
+or pytest broke), 3 the kernel crashed or hung (the run ended early; every
+finished case is kept in --results), 5 no tests collected, 130
+interrupted. `run` exits with its command's status, or 2 or 3 as above.
 """
 
 from __future__ import annotations
@@ -15,8 +22,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from movephys.vm import boot, build, run
+from movephys.casestream import StreamError, read_stream
+from movephys.vm import boot, build, run, soak
+from movephys.vm.ending import EXIT_HARNESS, EXIT_INTERRUPTED, Ending
 from movephys.vm.errors import RunnerError
+from movephys.vm.salvage import salvage
 
 
 def _add_kernel_options(parser: argparse.ArgumentParser) -> None:
@@ -49,8 +59,14 @@ def _add_vm_options(parser: argparse.ArgumentParser) -> None:
                             "test needs at least 3 CPUs)")
     group.add_argument("--accel", choices=("auto", "tcg", "kvm"), default="auto",
                        help="auto uses KVM only after a bounded probe boot succeeds")
-    group.add_argument("--timeout", type=float, default=1800.0,
-                       help="seconds before the guest is killed (default 1800)")
+    group.add_argument("--timeout", type=float, default=None,
+                       help="seconds before the guest is killed (default: for suite, from "
+                            "the case count and --case-timeout; otherwise "
+                            f"{run.COMMAND_TIMEOUT:.0f})")
+    group.add_argument("--case-timeout", type=float, default=None,
+                       help=f"seconds per suite case (default {run.CASE_TIMEOUT:.0f}, "
+                            f"{run.DEBUG_CASE_TIMEOUT:.0f} with --debug); a case still "
+                            "running 30 s later means the kernel is stuck: the run ends")
     group.add_argument("--quiet", action="store_true", help="do not echo the guest console")
     group.add_argument("--results", type=Path, default=run.CHECKOUT / "build" / "results")
     group.add_argument("--rwdir", type=Path, action="append", default=[],
@@ -72,6 +88,15 @@ def make_parser() -> argparse.ArgumentParser:
         if name != "selftest":
             sub.add_argument("rest", nargs=argparse.REMAINDER,
                              help="after --: the command (run) or pytest arguments (suite)")
+    soak_parser = commands.add_parser(
+        "soak", help="run the suite RUNS times in fresh guests; report flaky cases")
+    _add_kernel_options(soak_parser)
+    _add_vm_options(soak_parser)
+    soak_parser.set_defaults(results=run.CHECKOUT / "build" / "soak", quiet=True)
+    soak_parser.add_argument("runs", nargs="?", type=int, default=20,
+                             help="how many runs (default 20)")
+    soak_parser.add_argument("rest", nargs=argparse.REMAINDER,
+                             help="after --: pytest arguments")
     return parser
 
 
@@ -82,19 +107,23 @@ def obtain_kernel(args: argparse.Namespace) -> run.Kernel:
 
 
 def _vm_options(args: argparse.Namespace) -> run.VmOptions:
-    suite = args.command == "suite"
+    suite = args.command in ("suite", "soak")
     memory_nodes = args.nodes if args.nodes is not None else (
         run.SUITE_MEMORY_NODES if suite else 2)
     if memory_nodes < 1:
         raise RunnerError(f"--nodes must be at least 1, not {memory_nodes}")
-    if args.timeout <= 0:
+    if args.timeout is not None and args.timeout <= 0:
         raise RunnerError(f"--timeout must be positive, not {args.timeout}")
+    if args.case_timeout is not None and args.case_timeout <= 0:
+        raise RunnerError(f"--case-timeout must be positive, not {args.case_timeout}")
     return run.VmOptions(
         nodes=boot.numa_layout(memory_nodes,
                                args.node_memory or (run.SUITE_NODE_MEMORY if suite else "1G"),
                                args.memoryless_node or suite,
                                args.cpus_per_node or (2 if args.command == "selftest" else 1)),
         accel=args.accel, timeout=args.timeout, cache_dir=args.cache_dir, echo=not args.quiet,
+        case_timeout=args.case_timeout or (
+            run.DEBUG_CASE_TIMEOUT if args.debug else run.CASE_TIMEOUT),
     )
 
 
@@ -108,6 +137,8 @@ def dispatch(args: argparse.Namespace) -> int:
         kernel = obtain_kernel(args)
         print(f"bzImage: {kernel.bzimage}\nheaders: {kernel.headers}")
         return 0
+    if args.command == "soak" and args.runs < 1:
+        raise RunnerError(f"soak needs at least one run, not {args.runs}")
     options = _vm_options(args)
     kernel = obtain_kernel(args)
     results: Path = args.results
@@ -117,8 +148,6 @@ def dispatch(args: argparse.Namespace) -> int:
             raise RunnerError("run needs a command after --")
         for directory in args.rwdir:
             directory.mkdir(parents=True, exist_ok=True)
-        for directory in args.rwdir:
-            directory.mkdir(parents=True, exist_ok=True)
         job = run.run_in_fresh_workdir(
             kernel, shlex.join(command) if len(command) > 1 else command[0], options, results,
             rwdirs=tuple(args.rwdir))
@@ -126,11 +155,21 @@ def dispatch(args: argparse.Namespace) -> int:
     elif args.command == "suite":
         job = run.run_suite(kernel, options, results, _rest(args))
         print(job.boot.output, end="")
+    elif args.command == "soak":
+        report = soak.soak(kernel, options, results, args.runs, _rest(args),
+                           build.print_progress)
+        print(soak.render(report), end="")
+        return soak.status(report)
     else:
         job = run.run_selftest(kernel, options, results)
         print(job.boot.output, end="")
     for line in job.kernel_problems:
         print(f"kernel log: {line}", file=sys.stderr)
+    if job.ending.report:
+        what = "the kernel's report" if job.ending.kernel_broke else "the console's last lines"
+        print(f"movephys.vm: {what}:", file=sys.stderr)
+        for line in job.ending.report:
+            print(f"  {line}", file=sys.stderr)
     return job.exit_code
 
 
@@ -140,7 +179,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dispatch(args)
     except RunnerError as error:
         print(f"movephys.vm: error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_HARNESS
     except KeyboardInterrupt:
-        print("movephys.vm: interrupted", file=sys.stderr)
-        return 130
+        print(f"movephys.vm: interrupted{_finished_so_far(args)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _finished_so_far(args: argparse.Namespace) -> str:
+    """What an interrupted suite run had finished (the guest is gone by now)."""
+    if args.command != "suite":
+        return ""
+    results: Path = args.results
+    try:
+        stream = read_stream(results / run.STREAM_FILE)
+    except StreamError:
+        return ""
+    if stream.collected is None:
+        return " before the suite started"
+    ending = Ending("harness", "interrupted (SIGINT)")
+    salvaged = salvage(stream, ending, results / "results.ktap", results / "junit.xml")
+    return f"; kept {salvaged.summary()} in {results}"

@@ -2,7 +2,9 @@
 
 Each job boots the kernel once, reads back what the guest recorded, and
 fails when the kernel log reports a BUG, WARNING, Oops, KASAN or lockdep
-splat, whatever the command itself said.
+splat, whatever the command itself said. A suite run streams each case's
+result to the host as it ends; when the kernel crashes or hangs the run
+ends early and keeps every finished case (movephys.vm.salvage).
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from movephys.casestream import read_stream
 from movephys.probes.kmsg import problem_lines
 from movephys.vm import boot, build, config
+from movephys.vm.ending import Ending, command_status, ending_of, suite_status
 from movephys.vm.errors import RunnerError
+from movephys.vm.salvage import Salvaged, salvage
+from movephys.vm.watch import Budget, SuiteWatch
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 SELFTEST_HUGEPAGES = 8  # 2 MiB pages: enough for both hugetlb cases on two nodes
@@ -29,6 +35,12 @@ SELFTEST_HUGEPAGES = 8  # 2 MiB pages: enough for both hugetlb cases on two node
 # A CPU-only node is added for ENODEV.
 SUITE_MEMORY_NODES = 3
 SUITE_NODE_MEMORY = "1G"
+# Per case, enforced in the guest by pytest-timeout. The slowest case takes
+# 5 s under TCG on the lean kernel; KASAN and lockdep make it several times slower.
+CASE_TIMEOUT = 60.0
+DEBUG_CASE_TIMEOUT = 240.0
+COMMAND_TIMEOUT = 1800.0  # a command other than the suite, unless --timeout says otherwise
+STREAM_FILE = "cases.jsonl"
 
 
 def suite_nodes() -> tuple[boot.NumaNode, ...]:
@@ -47,16 +59,19 @@ class Kernel:
 class VmOptions:
     nodes: tuple[boot.NumaNode, ...]
     accel: boot.Accel
-    timeout: float
+    timeout: float | None  # None: COMMAND_TIMEOUT, or for the suite its case count's bound
     cache_dir: Path
     echo: bool
+    case_timeout: float = CASE_TIMEOUT
 
 
 @dataclass(frozen=True)
 class JobResult:
-    exit_code: int
+    exit_code: int  # the runner's status (movephys.vm.ending): the command's own for `run`
     boot: boot.BootResult
     kernel_problems: tuple[str, ...]
+    ending: Ending
+    salvaged: Salvaged | None = None  # a suite run that ended early: what it kept
 
 
 def from_build(built: build.BuiltKernel) -> Kernel:
@@ -71,32 +86,38 @@ def given_kernel(bzimage: Path, headers: Path | None) -> Kernel:
     return Kernel(bzimage, headers, None)
 
 
-def run_command(kernel: Kernel, command: str, options: VmOptions, workdir: Path,
-                rwdirs: tuple[Path, ...] = (),
-                environment: tuple[tuple[str, str], ...] = ()) -> JobResult:
+def boot_job(kernel: Kernel, command: str, options: VmOptions, workdir: Path,
+             rwdirs: tuple[Path, ...] = (), environment: tuple[tuple[str, str], ...] = (),
+             timeout: float = COMMAND_TIMEOUT, watch: SuiteWatch | None = None
+             ) -> tuple[boot.BootResult, tuple[str, ...], Ending]:
+    """Boot once and run @command: what the guest recorded, its kernel problems, its ending."""
     accel = boot.choose_accel(options.accel, kernel.bzimage, options.cache_dir, workdir)
     build.print_progress(f"booting {kernel.bzimage} ({accel}, "
                          f"{len(options.nodes)} NUMA nodes): {command}")
     result = boot.boot(boot.BootRequest(
         bzimage=kernel.bzimage, command=command, nodes=options.nodes, accel=accel,
-        timeout=options.timeout, workdir=workdir, cwd=CHECKOUT, rwdirs=rwdirs,
+        timeout=options.timeout or timeout, workdir=workdir, cwd=CHECKOUT, rwdirs=rwdirs,
         environment=(("PYTHONDONTWRITEBYTECODE", "1"), *environment),
-        echo=_echo if options.echo else None,
+        echo=_echo if options.echo else None, watch=watch,
     ))
-    log = result.kernel_log or result.console
-    problems = tuple(problem_lines(log))
     (workdir / "console.log").write_text(result.console)
-    if result.exit_code is None:
-        reason = "timed out" if result.timed_out else "stopped"
-        tail = " | ".join(result.console.strip().splitlines()[-3:])
-        raise RunnerError(f"the guest {reason} after {result.seconds:.0f} s without "
-                          f"reporting an exit code; console ends: {tail}")
-    exit_code = result.exit_code
-    if problems and exit_code == 0:
-        exit_code = 1
-    build.print_progress(f"guest exited {result.exit_code} after {result.seconds:.0f} s; "
-                         f"kernel log: {len(problems)} problem line(s)")
-    return JobResult(exit_code, result, problems)
+    problems = tuple(problem_lines(result.kernel_log or result.console))
+    ending = ending_of(result)
+    if ending.kind == "finished":
+        build.print_progress(f"guest exited {result.exit_code} after {result.seconds:.0f} s; "
+                             f"kernel log: {len(problems)} problem line(s)")
+    else:
+        what = f"the kernel {ending.kind}" if ending.kernel_broke else "the harness broke"
+        build.print_progress(f"{what}: {ending.reason} (console: {workdir / 'console.log'})")
+    return result, problems, ending
+
+
+def run_command(kernel: Kernel, command: str, options: VmOptions, workdir: Path,
+                rwdirs: tuple[Path, ...] = (),
+                environment: tuple[tuple[str, str], ...] = ()) -> JobResult:
+    result, problems, ending = boot_job(kernel, command, options, workdir, rwdirs, environment)
+    return JobResult(command_status(result.exit_code, ending, len(problems)), result, problems,
+                     ending)
 
 
 def run_in_fresh_workdir(kernel: Kernel, command: str, options: VmOptions, results: Path,
@@ -135,13 +156,16 @@ def _echo(line: str) -> None:
     print(line, flush=True)
 
 
-def suite_command(kernel: Kernel, results: Path, pytest_args: list[str]) -> str:
+def suite_command(kernel: Kernel, results: Path, pytest_args: list[str],
+                  case_timeout: float = CASE_TIMEOUT) -> str:
     arguments = [
         # The guest is disposable: cases that change machine-wide memory
         # state (offlining a block, exhausting a node) run there.
         sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider",
         "--require-syscall", "--destructive", "-rs",
+        f"--timeout={case_timeout:.0f}",
         f"--junitxml={results / 'junit.xml'}", f"--ktap={results / 'results.ktap'}",
+        f"--case-stream={results / STREAM_FILE}",
     ]
     if kernel.headers is not None:
         arguments.append(f"--kernel-headers={kernel.headers}")
@@ -151,14 +175,25 @@ def suite_command(kernel: Kernel, results: Path, pytest_args: list[str]) -> str:
 def run_suite(kernel: Kernel, options: VmOptions, results: Path,
               pytest_args: list[str]) -> JobResult:
     results.mkdir(parents=True, exist_ok=True)
-    job = run_command(
-        kernel, suite_command(kernel, results, pytest_args), options,
+    # A file left by an earlier run would be read as this run's.
+    for stale in ("junit.xml", "results.ktap", STREAM_FILE, "kernel.log", "suite.log"):
+        (results / stale).unlink(missing_ok=True)
+    stream = results / STREAM_FILE
+    result, problems, ending = boot_job(
+        kernel, suite_command(kernel, results, pytest_args, options.case_timeout), options,
         workdir=results / "vm", rwdirs=(results,),
         environment=(("MOVEPHYS_CACHE", "/tmp/movephys-cache"),),
+        timeout=float("inf"), watch=SuiteWatch(stream, Budget(options.case_timeout)),
     )
-    (results / "kernel.log").write_text(job.boot.kernel_log)
-    (results / "suite.log").write_text(job.boot.output)
-    return job
+    (results / "kernel.log").write_text(result.kernel_log or result.console)
+    (results / "suite.log").write_text(result.output)
+    salvaged = None
+    if ending.kind != "finished":
+        salvaged = salvage(read_stream(stream), ending, results / "results.ktap",
+                           results / "junit.xml")
+        build.print_progress(f"kept {salvaged.summary()}; results in {results}")
+    return JobResult(suite_status(result.exit_code, ending, len(problems)), result, problems,
+                     ending, salvaged)
 
 
 def selftest_binary(kernel: Kernel, cache_dir: Path) -> Path:

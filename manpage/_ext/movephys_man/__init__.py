@@ -19,7 +19,7 @@ from movephys.spec import SpecError, spec_dir
 
 from .directives import DIRECTIVES
 from .specsource import current_spec
-from .synopsis_node import depart_synopsis_html, synopsis, visit_synopsis_html
+from .synopsis_node import depart_synopsis_html, prerendered, synopsis, visit_synopsis_html
 from .translator import ManPageTranslator
 
 
@@ -33,7 +33,8 @@ def function_role(
     content: list[str] | None = None,
 ) -> tuple[list[nodes.Node], list[nodes.system_message]]:
     """:fn:`move_phys_pages` -> bold name, then "()" in roman (man-pages style)."""
-    return [nodes.strong(text, text), nodes.Text("()")], []
+    # The class tells the man translator to keep the name from hyphenating.
+    return [nodes.strong(text, text, classes=["function"]), nodes.Text("()")], []
 
 
 def configure_from_spec(app: Sphinx, config: Config) -> None:
@@ -50,6 +51,7 @@ def configure_from_spec(app: Sphinx, config: Config) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("movephys_spec_dir", str(spec_dir()), "env", types=frozenset({str}))
     app.add_node(synopsis, html=(visit_synopsis_html, depart_synopsis_html))
+    app.add_node(prerendered, html=(visit_synopsis_html, depart_synopsis_html))
     app.add_role("fn", function_role)
     for name, directive in DIRECTIVES.items():
         app.add_directive(name, directive)

@@ -20,7 +20,7 @@ from movephys.spec import Rule, Spec, StatusRow
 
 from . import synopsis as synopsis_text
 from .specsource import current_spec
-from .synopsis_node import synopsis
+from .synopsis_node import prerendered, synopsis
 
 MANPAGE_DIR = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = MANPAGE_DIR / "examples"
@@ -40,7 +40,9 @@ class SpecDirective(SphinxDirective):
         return spec
 
     def inline(self, text: str) -> list[nodes.Node]:
-        children, messages = self.state.inline_text(" ".join(text.split()), self.lineno)
+        # The line breaks of the spec text are its semantic newlines: kept.
+        lines = (" ".join(line.split()) for line in text.strip().splitlines())
+        children, messages = self.state.inline_text("\n".join(lines), self.lineno)
         return [*children, *messages]
 
     def paragraph(self, text: str) -> nodes.paragraph:
@@ -51,10 +53,30 @@ class SpecDirective(SphinxDirective):
         return nodes.definition_list_item("", nodes.term("", "", *term), definition)
 
 
+def simple_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> nodes.table:
+    """A docutils table of plain text: HTML shows it, the man translator
+    turns it into tbl(1) input."""
+    group = nodes.tgroup("", cols=len(header))
+    group += [nodes.colspec("", colwidth=1) for _ in header]
+
+    def row(cells: Sequence[str]) -> nodes.row:
+        return nodes.row("", *(nodes.entry("", nodes.paragraph(cell, cell)) for cell in cells))
+
+    group += nodes.thead("", row(header))
+    group += nodes.tbody("", *(row(cells) for cells in rows))
+    return nodes.table("", group)
+
+
 class LibraryDirective(SpecDirective):
+    """The LIBRARY line, spelled as man-pages spells it (a no-break space)."""
+
     def run(self) -> list[nodes.Node]:
         meta = self.spec.meta
-        return [self.paragraph(f"{meta.library} (*{meta.library_short}*, {meta.library_link})")]
+        text = f"{meta.library} ({meta.library_short}, {meta.library_link})"
+        node = prerendered("", nodes.paragraph(text, text))
+        link = meta.library_link.replace("-", "\\-")
+        node["roff_lines"] = [meta.library, f".RI ( {meta.library_short} ,\\~ {link} )"]
+        return [node]
 
 
 class SynopsisDirective(SpecDirective):
@@ -99,6 +121,7 @@ RULE_GROUPS = (
     "versions",
     "standards",
     "notes",
+    "address_sources",
     "caveats",
     "bugs",
 )
@@ -116,6 +139,7 @@ class RulesDirective(SpecDirective):
         "only": _id_list,
         "exclude": _id_list,
         "join": directives.flag,
+        "bullets": directives.flag,
     }
 
     def run(self) -> list[nodes.Node]:
@@ -134,6 +158,9 @@ class RulesDirective(SpecDirective):
         texts = [rule.text for rule in rules if rule.id not in excluded]
         if "join" in self.options:
             return [self.paragraph(" ".join(texts))]
+        if "bullets" in self.options:
+            items = [nodes.list_item("", self.paragraph(text)) for text in texts]
+            return [nodes.bullet_list("", *items, bullet="*")]
         return [self.paragraph(text) for text in texts]
 
 
@@ -156,31 +183,41 @@ def status_term(row: StatusRow) -> list[nodes.Node]:
 
 
 class StatusDirective(SpecDirective):
-    """Per-page status values of one mode, in the order the kernel decides them."""
+    """Per-page status values of one mode, in the order the kernel decides them.
+
+    With :numbered: each tag carries its rank, so that a reader sees which
+    condition wins when several hold (four causes give -ENOENT first).
+    """
 
     required_arguments = 1
+    option_spec: ClassVar[dict[str, object]] = {"numbered": directives.flag}
 
     def run(self) -> list[nodes.Node]:
         mode = self.arguments[0]
         if mode not in ("move", "query"):
             raise self.error(f"status mode must be move or query, not {mode!r}")
         rows = self.spec.status_move if mode == "move" else self.spec.status_query
-        items = [self.item(status_term(row), row.condition) for row in rows]
+        items = []
+        for rank, row in enumerate(rows, 1):
+            term = status_term(row)
+            if "numbered" in self.options:
+                term.insert(0, nodes.Text(f"{rank}. "))
+            items.append(self.item(term, row.condition))
         return [nodes.definition_list("", *items)]
 
 
 class NumbersDirective(SpecDirective):
-    """Numbers per series, then the mainline calls that took them."""
+    """A table of numbers, a series a row and an ABI a column, then the
+    mainline calls that took them."""
 
     def run(self) -> list[nodes.Node]:
         spec = self.spec
         series_names = list(dict.fromkeys(number.series for number in spec.numbers))
-        items = []
+        abis = list(dict.fromkeys(number.abi for number in spec.numbers))
+        rows = []
         for series in series_names:
-            per_abi = ", ".join(
-                f"{number.nr} on {number.abi}" for number in spec.numbers_for(series)
-            )
-            items.append(self.item([nodes.Text(series)], f"Number {per_abi}."))
+            by_abi = {number.abi: str(number.nr) for number in spec.numbers_for(series)}
+            rows.append([series, *(by_abi.get(abi, "") for abi in abis)])
         taken = [
             f"{collision.nr} to :fn:`{collision.name}` in Linux {collision.since}"
             for collision in spec.collisions
@@ -188,7 +225,7 @@ class NumbersDirective(SpecDirective):
         if len(taken) > 1:
             taken[-1] = "and " + taken[-1]
         return [
-            nodes.definition_list("", *items),
+            simple_table(["Series", *abis], rows),
             self.paragraph(f"Mainline Linux gave {', '.join(taken)}."),
         ]
 
@@ -208,11 +245,11 @@ class HistoryDirective(SpecDirective):
 
 class ElementWidthsDirective(SpecDirective):
     def run(self) -> list[nodes.Node]:
-        items = [
-            self.item([nodes.Text(f"{width.abi} ({width.bits}-bit elements)")], width.note)
+        rows = [
+            [width.caller, width.kernel, f"{width.bits // 8} bytes"]
             for width in self.spec.element_widths
         ]
-        return [nodes.definition_list("", *items)]
+        return [simple_table(["Caller", "Kernel", "Element of pages"], rows)]
 
 
 class SeeAlsoDirective(SpecDirective):
@@ -224,18 +261,24 @@ class SeeAlsoDirective(SpecDirective):
 
 
 class ExampleDirective(SpecDirective):
-    """A program from manpage/examples/, shown whole."""
+    """A file from manpage/examples/, shown whole: a program (``.c``), or a
+    sample shell session (``.session``: "$ " starts what the reader types)."""
 
     required_arguments = 1
 
     def run(self) -> list[nodes.Node]:
         path = EXAMPLES_DIR / self.arguments[0]
         if not path.is_file():
-            raise self.error(f"no example program {path}")
+            raise self.error(f"no example file {path}")
         self.env.note_dependency(str(path))
         text = path.read_text(encoding="utf-8")
+        if path.suffix == ".session":
+            block = nodes.literal_block(text, text, language="console")
+            block["classes"].append("session")
+            return [block]
         block = nodes.literal_block(text, text, language="c")
         block["classes"].append("program")
+        block["source_name"] = path.name
         return [block]
 
 

@@ -1,7 +1,8 @@
 """Runs of fonted text to man(7) source lines, the way man-pages(7) writes them.
 
 Pure functions, no Sphinx: a paragraph arrives as a list of spans (font,
-text) and leaves as source lines with one sentence per line, fonts as
+text) and leaves as source lines with one sentence or clause per line
+(semantic newlines: the line breaks of the spec text are kept), fonts as
 .B/.I/.BR-style macros on their own lines, and escapes applied.
 """
 
@@ -15,12 +16,21 @@ ROMAN, BOLD, ITALIC = "R", "B", "I"
 # A hyphen that starts a token before a letter or digit is a real minus
 # sign or option dash: -1, -ENOENT, -lc. Hyphens inside words stay hyphens.
 _MINUS = re.compile(r"(?<![\w\\-])-(?=[\w.])")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
-_SPACE = re.compile(r"\s+")
-_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
-# mandoc -Tlint flags text lines longer than this; man-pages breaks them at
-# clause boundaries ("semantic newlines") rather than anywhere.
-MAX_TEXT_LINE = 80
+_SENTENCE_END = re.compile(r"(?<=[.!?])[ ]+(?=\S)")
+# Spaces and tabs only: a newline is a line break the author asked for, and
+# U+00A0 is a space that must not break (\~).
+_SPACE = re.compile(r"[ \t]+")
+_CLAUSE_END = re.compile(r"(?<=[,;:])[ ]+")
+# An identifier (a word with an underscore) must not be hyphenated:
+# groff would render set_mempolicy as "set_mem-policy".
+# \% must stand at the start of a word: inside one it marks a hyphenation point.
+_IDENTIFIER = re.compile(r"(?<![^\s(])(?!\u2060)(?=[^\s(]*_)")
+# Marks a word that must not be hyphenated; becomes \% in the source.
+NO_HYPHEN = "\u2060"
+NO_BREAK_SPACE = "\u00a0"
+LINE_BREAK = "\n"
+# man-pages: no source line over 80 columns, and none but code over 75.
+MAX_TEXT_LINE = 75
 
 
 @dataclass(frozen=True)
@@ -30,13 +40,15 @@ class Span:
 
 
 def escape(text: str) -> str:
-    """Escape backslashes and mark real minus signs as \\-."""
-    return _MINUS.sub(r"\\-", text.replace("\\", "\\e"))
+    """Escape backslashes, mark real minus signs as \\-, keep names whole."""
+    text = _MINUS.sub(r"\\-", text.replace("\\", "\\[rs]"))
+    text = _IDENTIFIER.sub(NO_HYPHEN, text)
+    return text.replace(NO_HYPHEN, "\\%").replace(NO_BREAK_SPACE, "\\~")
 
 
 def escape_code(text: str) -> str:
     """Escape one line of code: every hyphen-minus is a minus to copy."""
-    return text.replace("\\", "\\e").replace("-", "\\-")
+    return text.replace("\\", "\\[rs]").replace("-", "\\-")
 
 
 def protect_line(line: str) -> str:
@@ -66,19 +78,35 @@ def _merge(spans: list[Span]) -> list[Span]:
     return merged
 
 
+def _normalize(text: str) -> str:
+    """Runs of spaces become one; a line break swallows the spaces around it."""
+    lines = [_SPACE.sub(" ", line).strip(" ") for line in text.split(LINE_BREAK)]
+    edges = (" " if text[:1] in " \t" else "", " " if text[-1:] in " \t" else "")
+    return edges[0] * bool(lines[0]) + LINE_BREAK.join(lines) + edges[1] * bool(lines[-1])
+
+
+_BREAK_UNIT = [Span(ROMAN, LINE_BREAK)]
+
+
 def _units(spans: list[Span]) -> list[list[Span]]:
-    """Split at roman white space: a unit is what one macro line can carry."""
+    """Split at roman white space: a unit is what one macro line can carry.
+
+    A line break of the source text is a unit of its own, so that the
+    sentence or clause after it starts a new source line.
+    """
     units: list[list[Span]] = [[]]
-    for span in _merge([Span(s.font, _SPACE.sub(" ", s.text)) for s in spans]):
+    for span in _merge([Span(s.font, _normalize(s.text)) for s in spans]):
         if span.font != ROMAN:
-            units[-1].append(span)
+            units[-1].append(Span(span.font, span.text.replace(LINE_BREAK, " ")))
             continue
-        pieces = span.text.split(" ")
-        for index, piece in enumerate(pieces):
-            if index:
-                units.append([])
-            if piece:
-                units[-1].append(Span(ROMAN, piece))
+        for line_index, line in enumerate(span.text.split(LINE_BREAK)):
+            if line_index:
+                units += [_BREAK_UNIT, []]
+            for index, piece in enumerate(line.split(" ")):
+                if index:
+                    units.append([])
+                if piece:
+                    units[-1].append(Span(ROMAN, piece))
     return [unit for unit in units if unit]
 
 
@@ -106,11 +134,15 @@ def _pack(pieces: list[str], limit: int) -> list[str]:
 
 
 def semantic_lines(sentence: str, limit: int = MAX_TEXT_LINE) -> list[str]:
-    """Break a long sentence after commas, semicolons and colons, then at words."""
+    """A sentence too long for one line: one clause per line, then words.
+
+    The spec text should already break long sentences at its clauses;
+    packing words is the last resort, for a clause longer than a line.
+    """
     if len(sentence) <= limit:
         return [sentence]
     lines: list[str] = []
-    for clause in _pack(_CLAUSE_END.split(sentence), limit):
+    for clause in _CLAUSE_END.split(sentence):
         lines.extend(_pack(clause.split(" "), limit) if len(clause) > limit else [clause])
     return lines
 
@@ -129,6 +161,11 @@ def paragraph_lines(spans: list[Span]) -> list[str]:
     lines: list[str] = []
     words: list[str] = []
     for unit in _units(spans):
+        if unit is _BREAK_UNIT:
+            if words:
+                lines.extend(_text_lines(words))
+                words = []
+            continue
         if all(span.font == ROMAN for span in unit):
             words.append("".join(span.text for span in unit))
             continue
@@ -143,7 +180,8 @@ def paragraph_lines(spans: list[Span]) -> list[str]:
 
 def tag_line(spans: list[Span]) -> str:
     """The single source line a .TP tag must fit in."""
-    merged = _merge([Span(span.font, _SPACE.sub(" ", span.text)) for span in spans])
+    merged = _merge([Span(span.font, _SPACE.sub(" ", span.text.replace(LINE_BREAK, " ")))
+                     for span in spans])
     merged = [span for span in merged if span.text.strip() or span.font == ROMAN]
     if len(merged) == 1 and merged[0].font != ROMAN:
         return _macro_line(merged)
@@ -155,3 +193,23 @@ def tag_line(spans: list[Span]) -> str:
 def code_lines(text: str) -> list[str]:
     """Source lines of a no-fill code block, without the .EX/.EE around it."""
     return [protect_line(escape_code(line.rstrip())) for line in text.rstrip("\n").split("\n")]
+
+
+def session_lines(text: str) -> list[str]:
+    """A shell session: what the reader types after "$ " in bold."""
+    lines = []
+    for line in text.rstrip("\n").split("\n"):
+        if line.startswith("$ "):
+            lines.append("$ \\fB" + escape_code(line[2:]) + "\\fP")
+        else:
+            lines.append(protect_line(escape_code(line)))
+    return lines
+
+
+def table_lines(header: list[list[str]], body: list[list[str]]) -> list[str]:
+    """A tbl(1) table: left-aligned columns, the header row in bold."""
+    columns = max(len(row) for row in header + body)
+    formats = [" ".join(["lB"] * columns)] if header else []
+    formats.append(" ".join(["l"] * columns) + ".")
+    rows = ["\t".join(escape(cell) for cell in row) for row in header + body]
+    return [".TS", *formats, *(protect_line(row) for row in rows), ".TE"]

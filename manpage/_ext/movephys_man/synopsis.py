@@ -10,7 +10,11 @@ Line = list[tuple[str, str]]
 
 
 def declarator(arg: Arg) -> Line:
-    """``const void **`` with array_of n -> ``const void *`` *pages* ``[.`` *n* ``]``."""
+    """``const void **`` with array_of n -> ``const void *`` *pages* ``[`` *n* ``]``.
+
+    man-pages since 6.10 names the length without the leading period of
+    the old ``[.n]`` form, as read.2 and move_pages.2 do.
+    """
     c_type = arg.c_type
     if arg.array_of is None:
         return [(BOLD, c_type + ("" if c_type.endswith("*") else " ")), (ITALIC, arg.name)]
@@ -20,7 +24,7 @@ def declarator(arg: Arg) -> Line:
     return [
         (BOLD, element + ("" if element.endswith("*") else " ")),
         (ITALIC, arg.name),
-        (BOLD, "[."),
+        (BOLD, "["),
         (ITALIC, arg.array_of),
         (BOLD, "]"),
     ]
@@ -46,12 +50,25 @@ def include_lines(signature: Signature) -> list[Line]:
     return lines
 
 
+NUMBER_PREFIXES = ("SYS_", "__NR_")
+
+
+def number_prefix(signature: Signature) -> str:
+    """SYS_ or __NR_: whichever the included headers define for the number."""
+    for include in signature.includes:
+        prefix = include.defines.removesuffix("*")
+        if prefix in NUMBER_PREFIXES:
+            return prefix
+    raise ValueError("no include defines the syscall number (SYS_* or __NR_*)")
+
+
 def prototype_lines(name: str, signature: Signature) -> list[Line]:
     """One argument per line, continuation lines aligned under the first."""
     opening = f"{signature.return_type} syscall("
+    prefix = number_prefix(signature)
     lines: list[Line] = []
     for index, arg in enumerate(signature.args):
-        lead = opening + f"SYS_{name}, " if index == 0 else " " * len(opening)
+        lead = opening + f"{prefix}{name}, " if index == 0 else " " * len(opening)
         tail = ");" if index == len(signature.args) - 1 else ","
         line = [(BOLD, lead), *declarator(arg), (BOLD, tail)]
         lines.append(_merge(line))
@@ -75,7 +92,7 @@ def plain_text(name: str, signature: Signature) -> str:
 
 
 def _code(text: str) -> str:
-    return text.replace("\\", "\\e").replace("-", "\\-")
+    return text.replace("\\", "\\[rs]").replace("-", "\\-")
 
 
 def _macro(line: Line) -> str:

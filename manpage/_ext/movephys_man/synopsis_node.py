@@ -1,4 +1,5 @@
-"""The one custom node: a SYNOPSIS carrying its man(7) lines pre-rendered."""
+"""Nodes carrying their man(7) lines pre-rendered: the SYNOPSIS, and any
+other idiom man-pages spells one fixed way (the LIBRARY line)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from docutils import nodes
 
 class synopsis(nodes.General, nodes.Element):  # noqa: N801 (docutils names nodes in lowercase)
     """Children are a literal block for HTML; ``roff_lines`` is the man form."""
+
+
+class prerendered(nodes.General, nodes.Element):  # noqa: N801
+    """Children are what HTML shows; ``roff_lines`` is the man form."""
 
 
 def visit_synopsis_html(translator: object, node: synopsis) -> None:

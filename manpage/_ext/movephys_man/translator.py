@@ -34,7 +34,9 @@ SUPPORTED_NODES = frozenset(
         "bullet_list",
         "list_item",
         "literal_block",
+        "table",
         "synopsis",
+        "prerendered",
         "comment",
         "target",
         "start_of_file",
@@ -52,6 +54,15 @@ class UnsupportedNodeError(Exception):
     """The page uses a construct this translator does not render."""
 
 
+def copyright_year(spec: Spec) -> int:
+    """The year the page's text was last changed: the spec's date.
+
+    Not SOURCE_DATE_EPOCH, which dates a build: rebuilding an old release
+    must not move its copyright forward.
+    """
+    return spec.meta.date.year
+
+
 def page_date(spec: Spec) -> datetime.date:
     """SOURCE_DATE_EPOCH when set (reproducible builds), else the spec's date."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -66,8 +77,10 @@ def inline_spans(node: nodes.Element, font: str = roff.ROMAN) -> list[roff.Span]
         if isinstance(child, nodes.Text):
             spans.append(roff.Span(font, child.astext()))
         elif isinstance(child, addnodes.manpage):
-            spans.append(roff.Span(roff.BOLD, child["page"]))
+            spans.append(roff.Span(roff.BOLD, roff.NO_HYPHEN + child["page"]))
             spans.append(roff.Span(roff.ROMAN, f"({child['section']})"))
+        elif isinstance(child, nodes.strong) and "function" in child["classes"]:
+            spans.append(roff.Span(roff.BOLD, roff.NO_HYPHEN + child.astext()))
         elif isinstance(child, nodes.system_message):
             raise UnsupportedNodeError(f"reST problem in the page: {child.astext()}")
         elif isinstance(child, nodes.Element):
@@ -83,6 +96,8 @@ class ManPageTranslator(ManualPageTranslator):
         self.depth = 0
         self.pending_break: str | None = None
         self.inside_item: list[str] = []
+        self.has_table = False
+        self.bullets_open = False
 
     # Dispatch: only the nodes this page is made of.
 
@@ -96,8 +111,10 @@ class ManPageTranslator(ManualPageTranslator):
     def astext(self) -> str:
         meta = self.spec.meta
         date = page_date(self.spec)
-        header = [
-            f'.\\" Copyright (c) {date.year}, {meta.copyright}',
+        # man(7): a first line of '\" t tells man(1) to run tbl.
+        preprocessors = ["'\\\" t"] if self.has_table else []
+        header = preprocessors + [
+            f'.\\" Copyright (c) {copyright_year(self.spec)}, {meta.copyright}',
             '.\\"',
             f'.\\" SPDX-License-Identifier: {meta.license}',
             '.\\"',
@@ -192,12 +209,15 @@ class ManPageTranslator(ManualPageTranslator):
         if self.inside_item:
             raise UnsupportedNodeError("nested lists are not part of this page")
         self.pending_break = None
+        self.bullets_open = False
 
     def depart_bullet_list(self, node: nodes.bullet_list) -> None:
         self.pending_break = ".P"
 
     def visit_list_item(self, node: nodes.list_item) -> None:
-        self.lines.append(".IP \\[bu] 3")
+        # man-pages gives the indent on the first item only.
+        self.lines.append(".IP \\[bu]" if self.bullets_open else ".IP \\[bu] 3")
+        self.bullets_open = True
         self.inside_item.append("bullet")
         self.pending_break = None
 
@@ -208,17 +228,45 @@ class ManPageTranslator(ManualPageTranslator):
     # Code.
 
     def visit_literal_block(self, node: nodes.literal_block) -> None:
-        program = "program" in node["classes"]
-        self.pending_break = self.pending_break or self._paragraph_separator()
-        self._break()
-        if not program:
+        if "program" in node["classes"]:
+            self._program(node)
+        else:
+            self.pending_break = self.pending_break or self._paragraph_separator()
+            self._break()
             self.lines.append(".in +4n")
+            self.lines.append(".EX")
+            if "session" in node["classes"]:
+                self.lines.extend(roff.session_lines(node.astext()))
+            else:
+                self.lines.extend(roff.code_lines(node.astext()))
+            self.lines.append(".EE")
+            self.lines.append(".in")
+        self.pending_break = self._paragraph_separator()
+        raise nodes.SkipNode
+
+    def _program(self, node: nodes.literal_block) -> None:
+        """A whole program, marked for the man-pages build that extracts it."""
+        if self.lines[-1].startswith((".SH", ".SS")):
+            self.lines.append("\\&")
+        else:
+            self.pending_break = self.pending_break or ".P"
+            self._break()
+        self.lines.append(f'.\\" SRC BEGIN ({node["source_name"]})')
         self.lines.append(".EX")
         self.lines.extend(roff.code_lines(node.astext()))
         self.lines.append(".EE")
-        if not program:
-            self.lines.append(".in")
-        self.pending_break = self._paragraph_separator()
+        self.lines.append('.\\" SRC END')
+
+    # Tables: through tbl(1), a header row in bold.
+
+    def visit_table(self, node: nodes.table) -> None:
+        header = [_cells(row) for row in node.findall(nodes.row) if _in_head(row)]
+        body = [_cells(row) for row in node.findall(nodes.row) if not _in_head(row)]
+        self.pending_break = self.pending_break or ".P"
+        self._break()
+        self.lines.extend(roff.table_lines(header, body))
+        self.has_table = True
+        self.pending_break = ".P"
         raise nodes.SkipNode
 
     def visit_synopsis(self, node: nodes.Element) -> None:
@@ -226,3 +274,14 @@ class ManPageTranslator(ManualPageTranslator):
         self.lines.extend(node["roff_lines"])
         self.pending_break = ".P"
         raise nodes.SkipNode
+
+    def visit_prerendered(self, node: nodes.Element) -> None:
+        self.visit_synopsis(node)
+
+
+def _in_head(row: nodes.row) -> bool:
+    return isinstance(row.parent, nodes.thead)
+
+
+def _cells(row: nodes.row) -> list[str]:
+    return [" ".join(entry.astext().split()) for entry in row.children]

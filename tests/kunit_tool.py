@@ -1,0 +1,44 @@
+"""The kernel's own KTAP parser (tools/testing/kunit/kunit_parser.py), for checking our KTAP.
+
+Found through $KUNIT_TOOL_DIR, else in the source of any kernel the runner
+has built (its cache), which CI builds before the unit tests run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from movephys.vm.build import default_cache_dir
+
+RELATIVE = Path("tools/testing/kunit")
+
+
+def kunit_tool_dir() -> Path | None:
+    if explicit := os.environ.get("KUNIT_TOOL_DIR"):
+        return Path(explicit)
+    for source in sorted((default_cache_dir() / "kernels").glob("*/src")):
+        if (source / RELATIVE / "kunit_parser.py").is_file():
+            return source / RELATIVE
+    return None
+
+
+# Found at import: pytester gives each inner run a HOME (and so a cache) of its own.
+TOOL_DIR = kunit_tool_dir()
+
+
+def kunit_parser() -> ModuleType:
+    tool_dir = TOOL_DIR
+    if tool_dir is None or not (tool_dir / "kunit_parser.py").is_file():
+        pytest.skip(f"no kunit_parser.py in {tool_dir or default_cache_dir() / 'kernels'} "
+                    "(build a kernel with python -m movephys.vm build, or set KUNIT_TOOL_DIR)")
+    sys.path.insert(0, str(tool_dir))
+    try:
+        return importlib.import_module("kunit_parser")
+    finally:
+        sys.path.remove(str(tool_dir))

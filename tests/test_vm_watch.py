@@ -1,0 +1,59 @@
+"""The host's watch over a suite run: a stalled kernel ends the run, a slow one does not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from movephys.vm.watch import FINISH_SECONDS, GRACE_SECONDS, Budget, SuiteWatch
+
+BUDGET = Budget(case_timeout=60.0)
+
+
+def append(path: Path, *events: dict[str, object]) -> None:
+    with path.open("a") as stream:
+        for event in events:
+            stream.write(json.dumps(event) + "\n")
+
+
+def ended(case: str) -> dict[str, object]:
+    return {"event": "end", "case_id": case, "seconds": 1.0, "outcome": "passed"}
+
+
+def test_boot_and_collection_get_five_case_timeouts(tmp_path: Path) -> None:
+    watch = SuiteWatch(tmp_path / "cases.jsonl", BUDGET)
+    assert watch(BUDGET.startup - 1) is None
+    assert "had not started" in (watch(BUDGET.startup + 1) or "")
+
+
+def test_a_case_running_past_its_timeout_and_grace_stops_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    watch = SuiteWatch(path, BUDGET)
+    append(path, {"event": "collected", "count": 3}, {"event": "start", "case": "t.py::a"},
+           ended("t.py::a"), {"event": "start", "case": "t.py::b"})
+    assert watch(20.0) is None
+    assert watch(20.0 + BUDGET.case_timeout + GRACE_SECONDS - 1) is None
+    reason = watch(20.0 + BUDGET.case_timeout + GRACE_SECONDS + 1)
+    assert reason is not None and "in t.py::b" in reason and "stopped making progress" in reason
+
+
+def test_progress_resets_the_clock(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    watch = SuiteWatch(path, BUDGET)
+    append(path, {"event": "collected", "count": 100})
+    for second in range(10, 1000, 50):
+        append(path, {"event": "start", "case": f"t.py::c{second}"}, ended(f"t.py::c{second}"))
+        assert watch(float(second)) is None
+
+
+def test_the_overall_bound_follows_from_the_case_count(tmp_path: Path) -> None:
+    assert BUDGET.overall(10) == BUDGET.startup + 10 * (60.0 + GRACE_SECONDS) + FINISH_SECONDS
+    assert BUDGET.overall(200) > BUDGET.overall(10)
+
+
+def test_a_guest_that_does_not_exit_after_the_session_is_stopped(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    watch = SuiteWatch(path, BUDGET)
+    append(path, {"event": "collected", "count": 0}, {"event": "finish", "exitstatus": 5})
+    assert watch(30.0) is None
+    assert "did not exit" in (watch(31.0 + FINISH_SECONDS) or "")
