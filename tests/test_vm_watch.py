@@ -57,3 +57,35 @@ def test_a_guest_that_does_not_exit_after_the_session_is_stopped(tmp_path: Path)
     append(path, {"event": "collected", "count": 0}, {"event": "finish", "exitstatus": 5})
     assert watch(30.0) is None
     assert "did not exit" in (watch(31.0 + FINISH_SECONDS) or "")
+
+
+def test_a_kernel_report_without_progress_after_it_stops_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    watch = SuiteWatch(path, BUDGET)
+    append(path, {"event": "collected", "count": 3}, {"event": "start", "case": "t.py::a"})
+    console = ["virtme-ng-init: starting script"]
+    assert watch(20.0, console) is None
+    console += ["BUG: kernel NULL pointer dereference, address: 0000000000000018",
+                "Oops: Oops: 0000 [#1] SMP"]
+    assert watch(21.0, console) is None
+    assert watch(21.0 + BUDGET.after_report - 1, console) is None
+    reason = watch(22.0 + BUDGET.after_report, console)
+    assert reason is not None and reason.startswith('the kernel reported "BUG: kernel NULL')
+
+
+def test_a_warning_followed_by_progress_does_not_stop_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    watch = SuiteWatch(path, BUDGET)
+    append(path, {"event": "collected", "count": 3}, {"event": "start", "case": "t.py::a"})
+    console = ["WARNING: CPU: 1 PID: 65 at mm/migrate.c:2300 do_pages_move+0x1ee/0x500"]
+    assert watch(20.0, console) is None
+    append(path, ended("t.py::a"), {"event": "start", "case": "t.py::b"})
+    assert watch(30.0, console) is None
+    assert watch(30.0 + BUDGET.after_report + 1, console) is None
+
+
+def test_a_report_during_boot_leaves_the_boot_its_time(tmp_path: Path) -> None:
+    watch = SuiteWatch(tmp_path / "cases.jsonl", BUDGET)
+    console = ["WARNING: CPU: 0 PID: 1 at kernel/locking/lockdep.c:1 lockdep_init+0x1/0x2"]
+    assert watch(5.0, console) is None
+    assert watch(5.0 + BUDGET.after_report + 60, console) is None

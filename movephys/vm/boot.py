@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -72,9 +72,9 @@ class BootRequest:
     rwdirs: tuple[Path, ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
     echo: Callable[[str], None] | None = None  # live console lines
-    # Called about once a second with the seconds since boot; a reason
-    # returned stops the guest (a run that no longer makes progress).
-    watch: Callable[[float], str | None] | None = None
+    # Called about once a second with the seconds since boot and the console
+    # so far; a reason returned stops the guest (a run that no longer makes progress).
+    watch: Callable[[float, Sequence[str]], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -277,7 +277,7 @@ def boot(request: BootRequest) -> BootResult:
                 break
             if request.watch is not None and now - watched >= WATCH_INTERVAL_SECONDS:
                 watched = now
-                stop_reason = request.watch(now - started) or ""
+                stop_reason = request.watch(now - started, console) or ""
                 if stop_reason:
                     break
             time.sleep(0.05)

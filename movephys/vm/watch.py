@@ -2,22 +2,29 @@
 
 pytest-timeout ends a case that overruns in user space; a case still
 running well past that timeout means the kernel itself is stuck, without a
-panic (the lockup and hung-task detectors did not fire). The run's overall
-bound follows from the case count and the per-case timeout, not from a
-fixed number.
+panic (the lockup and hung-task detectors did not fire). A kernel that
+reported a problem on the console (an oops, a BUG) and then makes no
+progress is stuck sooner: an oops inside the oops handler never reaches
+the panic. The run's overall bound follows from the case count and the
+per-case timeout, not from a fixed number.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from movephys.casestream import Stream, StreamError, read_stream
+from movephys.probes.kmsg import is_splat
 
 GRACE_SECONDS = 30.0  # past a case's timeout, for pytest-timeout to act and report
 STARTUP_TIMEOUTS = 5  # boot, interpreter start and collection: five case timeouts
 FINISH_SECONDS = 120.0  # from the session's end to the guest's exit (dmesg, JUnit)
+# After a kernel report with no progress since: a quarter of a case timeout,
+# at least three times the slowest case of the lean kernel under TCG.
+MIN_REPORT_GRACE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,10 @@ class Budget:
     @property
     def startup(self) -> float:
         return STARTUP_TIMEOUTS * self.case_timeout
+
+    @property
+    def after_report(self) -> float:
+        return max(MIN_REPORT_GRACE_SECONDS, self.case_timeout / 4)
 
     def overall(self, cases: int) -> float:
         """The bound for a whole run of @cases: every case at its timeout."""
@@ -42,6 +53,8 @@ class SuiteWatch:
         self.size = -1
         self.state = Stream(None, (), None, None)
         self.changed_at = 0.0  # seconds since boot when the stream last grew
+        self.scanned = 0  # console lines already searched for kernel reports
+        self.reported: tuple[float, str] | None = None  # the first report since a change
 
     def _refresh(self, elapsed: float) -> None:
         try:
@@ -56,10 +69,24 @@ class SuiteWatch:
             return  # a line in the middle of being written: read it next time
         self.size = size
         self.changed_at = elapsed
+        self.reported = None
 
-    def __call__(self, elapsed: float) -> str | None:
+    def _scan(self, elapsed: float, console: Sequence[str]) -> None:
+        for line in console[self.scanned:]:
+            if self.reported is None and is_splat(line):
+                self.reported = (elapsed, line.strip())
+        self.scanned = len(console)
+
+    def __call__(self, elapsed: float, console: Sequence[str] = ()) -> str | None:
         self._refresh(elapsed)
+        self._scan(elapsed, console)
         state = self.state
+        # Only while cases run: a boot warning must not cut a slow boot short.
+        if self.reported is not None and state.collected is not None and not state.complete:
+            since, line = self.reported
+            if elapsed - since > self.budget.after_report:
+                return (f"the kernel reported \"{line[:120]}\" and made no progress for "
+                        f"{elapsed - since:.0f} s after it")
         if state.collected is None:
             if elapsed > self.budget.startup:
                 return (f"the suite had not started after {elapsed:.0f} s (boot and collection "
