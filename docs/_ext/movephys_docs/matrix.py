@@ -32,6 +32,18 @@ def _text(row: Row) -> str:
     return row.text if isinstance(row, Rule) else row.condition
 
 
+def shown_path(results: str, checkout: Path) -> str:
+    """The results file as the page names it: relative to the checkout, else by name.
+
+    The build machine's directories mean nothing to a reader of the page.
+    """
+    path = Path(results).resolve()
+    try:
+        return path.relative_to(checkout.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
 class ConformanceMatrixDirective(SpecDirective):
     def run(self) -> list[nodes.Node]:
         outcomes: dict[str, CaseOutcome] | None = None
@@ -61,7 +73,8 @@ class ConformanceMatrixDirective(SpecDirective):
                 f"No results file given: set ``{RESULTS_VARIABLE}`` to a JUnit XML file "
                 "of a suite run to see each case's outcome."
             )
-        return self.paragraph(f"Outcomes from ``{results}`` ({len(outcomes)} cases).")
+        shown = shown_path(results or "", Path(self.env.srcdir).parent)
+        return self.paragraph(f"Outcomes from ``{shown}`` ({len(outcomes)} cases).")
 
     def _table(self, rows: tuple[Row, ...], outcomes: dict[str, CaseOutcome] | None) -> nodes.table:
         headings = ["Row", "Value", "Condition", "Cases"]
