@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from movephys.junit import JUnitError, case_id, read_outcomes
+from movephys.junit import CaseOutcome, JUnitError, case_id, read_outcomes
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "docs" / "_ext"))
@@ -72,6 +72,10 @@ def test_docs_matrix_colours_outcomes(tmp_path: Path) -> None:
     assert 'class="mpp-skipped"' in page and "no IA32 emulation" in page
     assert 'class="mpp-gap"' in page and "isolation fails only in a race" in page
     assert 'class="mpp-missing"' in page
+    totals = page[page.index("Totals per family"):]
+    assert "<code class=\"docutils literal notranslate\"><span class=\"pre\">test_moves.py</span>" \
+        in totals
+    assert "test_moves.py::TestGroup::test_inner" in totals[totals.index("Cases no row names"):]
     assert (tmp_path / "html" / "move_phys_pages.html").is_file()
     shown = {page.name: hits for page in sorted((tmp_path / "html").glob("*.html"))
              if (hits := host_paths(page.read_text(encoding="utf-8")))}
@@ -124,3 +128,18 @@ def test_results_file_is_shown_relative_to_the_checkout(tmp_path: Path) -> None:
 
     assert shown_path(str(SYNTHETIC), REPO) == "tests/data/junit-synthetic.xml"
     assert shown_path(str(tmp_path / "junit.xml"), REPO) == "junit.xml"
+
+
+def test_family_totals_count_named_and_run_cases() -> None:
+    from movephys_docs.matrix import NOT_RUN, family_totals, unnamed_cases
+
+    named = frozenset({"test_a.py::test_x[1]", "test_a.py::test_x[2]", "test_b.py::test_y"})
+    outcomes = read_outcomes(SYNTHETIC) | {
+        "test_a.py::test_x[1]": CaseOutcome("test_a.py::test_x[1]", "failed", "wrong")}
+    totals = {total.family: total for total in family_totals(named, outcomes)}
+    assert (totals["test_a.py"].cases, totals["test_a.py"].named) == (2, 2)
+    assert totals["test_a.py"].outcomes == {"failed": 1, NOT_RUN: 1}
+    assert (totals["test_moves.py"].cases, totals["test_moves.py"].named) == (1, 0)
+    assert [total.outcomes for total in family_totals(named, None)] == [{}, {}]
+    assert "test_moves.py::TestGroup::test_inner" in [
+        case.case_id for case in unnamed_cases(named, outcomes)]
