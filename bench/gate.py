@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from movephys.syscall import identity, numbers
 
@@ -17,6 +18,20 @@ class Gate:
         return self.nr is not None
 
 
+HEADERS_SHOWN = "<kernel headers>"  # stands for the --kernel-headers directory in the account
+
+
+def without_headers_dir(text: str, kernel_headers: str | None) -> str:
+    """``text`` naming header files relative to ``kernel_headers``.
+
+    The account is saved in machine.json and shown on the docs page: the
+    build machine's cache directory means nothing to a reader there.
+    """
+    # numbers.resolve names headers as Path(kernel_headers) / relative path.
+    root = str(Path(kernel_headers)) if kernel_headers is not None else "."
+    return text if root == "." else text.replace(f"{root}/", f"{HEADERS_SHOWN}/")
+
+
 def syscall_gate(explicit: str | None, kernel_headers: str | None) -> Gate:
     """Resolve the number (option, environment, headers) and confirm it before any call.
 
@@ -25,5 +40,6 @@ def syscall_gate(explicit: str | None, kernel_headers: str | None) -> Gate:
     resolved = numbers.resolve(explicit, kernel_headers)
     verdict = identity.confirm(resolved)
     if verdict.confirmed and verdict.nr is not None:
-        return Gate(verdict.nr, f"number {verdict.nr} from {resolved.source}: {verdict.reason}")
-    return Gate(None, verdict.reason)
+        account = f"number {verdict.nr} from {resolved.source}: {verdict.reason}"
+        return Gate(verdict.nr, without_headers_dir(account, kernel_headers))
+    return Gate(None, without_headers_dir(verdict.reason, kernel_headers))

@@ -9,6 +9,7 @@ relative to the docs source root (``/bench/NAME.svg``).
 from __future__ import annotations
 
 import math
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -168,11 +169,22 @@ def _ratio(row: Summary | None) -> str:
     return f"{row.over_phys_median:.3g} ({row.over_phys_low:.3g}..{row.over_phys_high:.3g})"
 
 
+# What docutils reads as the start of a list item: an enumerator ("(a)", "b)",
+# "3.", "#.") or a bullet, followed by a space or the end of the text.
+_LIST_START = re.compile(r"(\(?[0-9A-Za-z#]+\)|[0-9A-Za-z#]+\.|[-+*])(\s|$)")
+
+
+def cell_text(text: str) -> str:
+    """``text`` as a table cell shows it: a leading "(a) " escaped, not made a lettered list."""
+    return "\\" + text if _LIST_START.match(text) else text
+
+
 def list_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = [f".. list-table:: {title}", "   :header-rows: 1", ""]
     for row in [header, *rows]:
-        lines.append(f"   * - {row[0]}")
-        lines.extend(f"     - {cell}" for cell in row[1:])
+        first, *rest = (cell_text(cell) for cell in row)
+        lines.append(f"   * - {first}")
+        lines.extend(f"     - {cell}" for cell in rest)
     return [*lines, ""]
 
 

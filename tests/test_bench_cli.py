@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import cli, suite_time, vm
+from bench import cli, gate, suite_time, vm
 from bench.gate import Gate
+from movephys.syscall import identity
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -116,3 +117,20 @@ def test_parser_has_the_four_commands() -> None:
     parser = cli.make_parser()
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert set(subparsers.choices) == {"run", "suite-time", "report", "vm"}
+
+
+def test_gate_names_headers_relative_to_the_headers_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The account lands in docs/bench: the build machine's cache path must not.
+    (tmp_path / "asm").mkdir()
+    (tmp_path / "asm" / "unistd_64.h").write_text("#define __NR_move_phys_pages 463\n")
+    confirmed = identity.EntryConfirmation(identity.NATIVE, 463, True, identity.LEVEL_TABLE,
+                                           "sys_call_table[463] is __x64_sys_move_phys_pages")
+    refused = identity.EntryConfirmation(identity.COMPAT, None, False, None, "no compat")
+    monkeypatch.setattr(gate.identity, "confirm",
+                        lambda resolved: identity.Identity(confirmed, refused))
+    opened = gate.syscall_gate(None, str(tmp_path))
+    assert opened.nr == 463
+    assert opened.account.startswith(f"number 463 from {gate.HEADERS_SHOWN}/asm/unistd_64.h: ")
+    assert str(tmp_path) not in opened.account

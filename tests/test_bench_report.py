@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from docutils import nodes
+from docutils.core import publish_doctree
 
 from bench import machine, report, results, svg
 from bench.results import Measurement
@@ -88,6 +90,22 @@ def test_include_labels_tcg_and_gives_the_headline(results_dir: Path) -> None:
     assert "At K=4096 and P=64, reverse translation plus move_pages took **1.28e+03 times**" in text
     assert ".. figure:: /bench/ratio_vs_k.svg" in text
     assert ":Kernel: ``6.12.117-movephys``" in text
+
+
+def test_include_tables_show_method_letters_as_text(results_dir: Path) -> None:
+    # docutils makes a cell starting "(a) " a lettered list and drops the "(a)".
+    tree = publish_doctree(report.rst(report.load(results_dir), []),
+                           settings_overrides={"report_level": 4})
+    assert not list(tree.findall(nodes.enumerated_list))
+    cells = [entry.astext() for entry in tree.findall(nodes.entry)]
+    assert "(a) move_phys_pages" in cells and "(b) walk + move_pages" in cells
+
+
+def test_cell_text_escapes_list_starts_only() -> None:
+    assert [report.cell_text(text) for text in ("(a) x", "b) x", "3. x", "- x")] == [
+        "\\(a) x", "\\b) x", "\\3. x", "\\- x"]
+    assert [report.cell_text(text) for text in ("(b)/(a)", "-n auto", "1.5 s", "--")] == [
+        "(b)/(a)", "-n auto", "1.5 s", "--"]
 
 
 def test_include_without_phys_says_there_is_no_ratio(results_dir: Path) -> None:

@@ -1,15 +1,16 @@
-"""The JUnit reader and the conformance matrix page of the HTML docs."""
+"""The JUnit reader, the conformance matrix page, and what the HTML docs are built from."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from movephys.junit import JUnitError, case_id, read_outcomes
+from movephys.junit import CaseOutcome, JUnitError, case_id, read_outcomes
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "docs" / "_ext"))
@@ -71,7 +72,14 @@ def test_docs_matrix_colours_outcomes(tmp_path: Path) -> None:
     assert 'class="mpp-skipped"' in page and "no IA32 emulation" in page
     assert 'class="mpp-gap"' in page and "isolation fails only in a race" in page
     assert 'class="mpp-missing"' in page
+    totals = page[page.index("Totals per family"):]
+    assert "<code class=\"docutils literal notranslate\"><span class=\"pre\">test_moves.py</span>" \
+        in totals
+    assert "test_moves.py::TestGroup::test_inner" in totals[totals.index("Cases no row names"):]
     assert (tmp_path / "html" / "move_phys_pages.html").is_file()
+    shown = {page.name: hits for page in sorted((tmp_path / "html").glob("*.html"))
+             if (hits := host_paths(page.read_text(encoding="utf-8")))}
+    assert not shown, f"pages name paths of the build machine: {shown}"
 
 
 def test_docs_build_fails_on_bad_results_file(tmp_path: Path) -> None:
@@ -80,3 +88,58 @@ def test_docs_build_fails_on_bad_results_file(tmp_path: Path) -> None:
     result = _build_docs(tmp_path / "html", bad)
     assert result.returncode != 0
     assert "MOVEPHYS_RESULTS" in result.stderr and "not valid XML" in result.stderr
+
+
+# What the HTML docs are built from: the pages, the bench data and includes,
+# the extension, and the spec and man page sources the man page page renders.
+DOCS_SOURCES = ("docs", "spec", "manpage")
+TEXT_SUFFIXES = {".rst", ".md", ".inc", ".json", ".csv", ".svg", ".py", ".toml", ".css", ".c"}
+# A path into a home, a scratch or a checkout directory names the machine
+# that built or measured, not anything a reader has; /proc, /sys, /dev stay.
+HOST_PATH = re.compile(r"(?<![\w.~-])/(?:root|home|work|tmp|var/tmp|Users)/")
+
+
+def host_paths(text: str) -> list[str]:
+    """Absolute paths in ``text`` that belong to the machine it was written on."""
+    found = {match.group() for match in HOST_PATH.finditer(text)}
+    # This checkout and home, wherever they are, are a build machine's paths too.
+    found |= {f"{own}/" for own in (str(REPO), str(Path.home())) if f"{own}/" in text}
+    return sorted(found - {"//"})
+
+
+def test_host_paths_are_found_and_generic_ones_kept() -> None:
+    assert host_paths("from /root/.cache/k/usr/include/asm/unistd_64.h:") == ["/root/"]
+    assert host_paths("``/tmp`` is a tmpfs; read /proc/kcore; <kernel headers>/asm") == []
+
+
+def test_docs_sources_name_no_host_path() -> None:
+    found = {
+        str(path.relative_to(REPO)): hits
+        for top in DOCS_SOURCES
+        for path in sorted((REPO / top).rglob("*"))
+        if path.suffix in TEXT_SUFFIXES and "__pycache__" not in path.parts
+        and (hits := host_paths(path.read_text(encoding="utf-8", errors="replace")))
+    }
+    assert not found, f"absolute paths of a build machine in docs sources: {found}"
+
+
+def test_results_file_is_shown_relative_to_the_checkout(tmp_path: Path) -> None:
+    from movephys_docs.matrix import shown_path
+
+    assert shown_path(str(SYNTHETIC), REPO) == "tests/data/junit-synthetic.xml"
+    assert shown_path(str(tmp_path / "junit.xml"), REPO) == "junit.xml"
+
+
+def test_family_totals_count_named_and_run_cases() -> None:
+    from movephys_docs.matrix import NOT_RUN, family_totals, unnamed_cases
+
+    named = frozenset({"test_a.py::test_x[1]", "test_a.py::test_x[2]", "test_b.py::test_y"})
+    outcomes = read_outcomes(SYNTHETIC) | {
+        "test_a.py::test_x[1]": CaseOutcome("test_a.py::test_x[1]", "failed", "wrong")}
+    totals = {total.family: total for total in family_totals(named, outcomes)}
+    assert (totals["test_a.py"].cases, totals["test_a.py"].named) == (2, 2)
+    assert totals["test_a.py"].outcomes == {"failed": 1, NOT_RUN: 1}
+    assert (totals["test_moves.py"].cases, totals["test_moves.py"].named) == (1, 0)
+    assert [total.outcomes for total in family_totals(named, None)] == [{}, {}]
+    assert "test_moves.py::TestGroup::test_inner" in [
+        case.case_id for case in unnamed_cases(named, outcomes)]

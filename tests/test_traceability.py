@@ -5,6 +5,7 @@ subprocess (`pytest --collect-only -q suites`); collection never calls the
 syscall. A row naming a case that suites/ does not have fails here, so a
 row stays red until its case exists. Rows no case can reach say why in
 `untested_because` and show as gaps in the conformance matrix.
+docs/case-catalog.md must name the same files, tests and counts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from movephys.spec import Rule, TracedRow, load_spec
 SPEC = load_spec()
 TRACED = SPEC.traced_rows()
 ROWS_WITH_CASES = tuple(row for row in SPEC.traced_rows() + SPEC.rule_rows() if row.cases)
+# Hand-kept for its prose (what each parameter means); its counts and names
+# are checked against the collected suites below.
+CATALOG = REPO / "docs" / "case-catalog.md"
 
 _ROLE = re.compile(r":(manpage|fn):`([^`]*)`")
 _EMPHASIS = re.compile(r"\*\*?([^*]+)\*\*?")
@@ -87,6 +91,45 @@ def suite_case_ids() -> frozenset[str]:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         pytest.fail(f"collecting suites/ failed (exit {result.returncode}):\n{tail}")
     return ids
+
+
+def collected_functions(case_ids: frozenset[str]) -> dict[str, set[str]]:
+    """Test functions (without parameters) of each suites/ file, from node ids."""
+    found: dict[str, set[str]] = {}
+    for case in case_ids:
+        path, _, test = case.partition("::")
+        found.setdefault(path, set()).add(test.split("[", 1)[0])
+    return found
+
+
+def catalog_functions(text: str) -> dict[str, set[str]]:
+    """The ``- test_name`` entries under each ``## file.py`` heading, in the catalog's order."""
+    found: dict[str, set[str]] = {}
+    section: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("## "):
+            section = found.setdefault(line[3:].strip(), set())
+        elif match := re.match(r"- (test_\w+)", line):
+            section.add(match.group(1))
+    return found
+
+
+def catalog_counts(text: str) -> tuple[int, list[int]]:
+    """The total in the title and the "Cases per family" counts, in their order."""
+    total = re.search(r"^# Case catalog .*?(\d+) cases\)", text, re.MULTILINE)
+    families = re.search(r"Cases per\s+family:(.*?)\.", text, re.DOTALL)
+    assert total and families, f"{CATALOG.name}: no case total or per-family counts"
+    return int(total.group(1)), [int(n) for n in re.findall(r"\s(\d+)(?:,|$)", families.group(1))]
+
+
+def test_case_catalog_names_the_collected_suites(suite_case_ids: frozenset[str]) -> None:
+    text = CATALOG.read_text(encoding="utf-8")
+    listed = catalog_functions(text)
+    assert listed == collected_functions(suite_case_ids), f"{CATALOG.name} is out of date"
+    per_file = [sum(case.startswith(f"{path}::") for case in suite_case_ids) for path in listed]
+    assert catalog_counts(text) == (len(suite_case_ids), per_file), (
+        f"{CATALOG.name}: the total or the per-family counts (in section order) are out of date"
+    )
 
 
 def _row_id(row: TracedRow | Rule) -> str:

@@ -2,22 +2,59 @@
 
 The outcome column appears when MOVEPHYS_RESULTS names a JUnit XML file of
 a suite run (for example build/results/junit.xml). Rows no case can reach
-show their untested_because as a gap.
+show their untested_because as a gap. Below the rows: totals per family
+(test module) and, with a results file, the cases no row names.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from docutils import nodes
 from movephys_man.directives import SpecDirective
 
-from movephys.junit import CaseOutcome, JUnitError, read_outcomes
+from movephys.junit import ERROR, FAILED, PASSED, SKIPPED, CaseOutcome, JUnitError, read_outcomes
 from movephys.spec import ErrorRow, Rule, StatusRow
 
 RESULTS_VARIABLE = "MOVEPHYS_RESULTS"
 Row = ErrorRow | StatusRow | Rule
+NOT_RUN = "not run"  # a case a row names that the results file lacks
+OUTCOME_COLUMNS = (PASSED, FAILED, ERROR, SKIPPED, NOT_RUN)
+
+
+@dataclass(frozen=True)
+class FamilyTotal:
+    family: str  # the test module, e.g. test_moves.py
+    cases: int  # named by a row or present in the results
+    named: int  # of those, named by a row
+    outcomes: Counter[str]  # outcome -> cases; empty without a results file
+
+
+def family_of(case: str) -> str:
+    return case.partition("::")[0]
+
+
+def family_totals(
+    named: frozenset[str], outcomes: dict[str, CaseOutcome] | None
+) -> list[FamilyTotal]:
+    """Per test module: its cases (named or run), how many a row names, their outcomes."""
+    cases = named | set(outcomes or {})
+    totals = []
+    for family in sorted({family_of(case) for case in cases}):
+        mine = [case for case in cases if family_of(case) == family]
+        counted: Counter[str] = Counter()
+        if outcomes is not None:
+            counted.update(outcomes[c].outcome if c in outcomes else NOT_RUN for c in mine)
+        totals.append(FamilyTotal(family, len(mine), sum(c in named for c in mine), counted))
+    return totals
+
+
+def unnamed_cases(named: frozenset[str], outcomes: dict[str, CaseOutcome]) -> list[CaseOutcome]:
+    """Cases the results file has and no spec row names, by case id."""
+    return [outcomes[case] for case in sorted(set(outcomes) - named)]
 
 
 def _row_label(row: Row) -> str:
@@ -30,6 +67,18 @@ def _row_label(row: Row) -> str:
 
 def _text(row: Row) -> str:
     return row.text if isinstance(row, Rule) else row.condition
+
+
+def shown_path(results: str, checkout: Path) -> str:
+    """The results file as the page names it: relative to the checkout, else by name.
+
+    The build machine's directories mean nothing to a reader of the page.
+    """
+    path = Path(results).resolve()
+    try:
+        return path.relative_to(checkout.resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 class ConformanceMatrixDirective(SpecDirective):
@@ -53,7 +102,45 @@ class ConformanceMatrixDirective(SpecDirective):
         for title, rows in groups:
             section = nodes.rubric(title, title)
             result += [section, self._table(rows, outcomes)]
+        named = spec.case_ids()
+        result += [nodes.rubric("Totals per family", "Totals per family"),
+                   self._totals(family_totals(named, outcomes), outcomes is not None)]
+        result += [nodes.rubric("Cases no row names", "Cases no row names"),
+                   self._unnamed(named, outcomes)]
         return result
+
+    def _totals(self, totals: list[FamilyTotal], with_outcomes: bool) -> nodes.table:
+        # Without results only the named cases are known: a "Cases" column would repeat them.
+        headings = ["Family", "Named by a row"]
+        if with_outcomes:
+            headings = ["Family", "Cases", "Named by a row", *OUTCOME_COLUMNS]
+        group = nodes.tgroup(cols=len(headings))
+        for _ in headings:
+            group += nodes.colspec(colwidth=10)
+        group += nodes.thead("", self._table_row([nodes.Text(text) for text in headings]))
+        body = nodes.tbody()
+        for total in totals:
+            run = [total.outcomes[name] for name in OUTCOME_COLUMNS]
+            counts = [total.cases, total.named, *run] if with_outcomes else [total.named]
+            family: list[nodes.Node] = [nodes.literal(total.family, total.family)]
+            body += self._table_row(family + [nodes.Text(str(n)) for n in counts])
+        group += body
+        return nodes.table("", group, classes=["mpp-matrix", "mpp-totals"])
+
+    def _unnamed(
+        self, named: frozenset[str], outcomes: dict[str, CaseOutcome] | None
+    ) -> nodes.Node:
+        if outcomes is None:
+            return self.paragraph("Listed when the docs are built with a results file: "
+                                  "the spec knows only the cases its rows name.")
+        found = unnamed_cases(named, outcomes)
+        if not found:
+            return self.paragraph("None: every case of the results file is named by a row.")
+        items = nodes.bullet_list()
+        for outcome in found:
+            parts = self._case(outcome.case_id, outcome, True)
+            items += nodes.list_item("", nodes.paragraph("", "", *parts))
+        return items
 
     def _legend(self, results: str | None, outcomes: dict[str, CaseOutcome] | None) -> nodes.Node:
         if outcomes is None:
@@ -61,7 +148,8 @@ class ConformanceMatrixDirective(SpecDirective):
                 f"No results file given: set ``{RESULTS_VARIABLE}`` to a JUnit XML file "
                 "of a suite run to see each case's outcome."
             )
-        return self.paragraph(f"Outcomes from ``{results}`` ({len(outcomes)} cases).")
+        shown = shown_path(results or "", Path(self.env.srcdir).parent)
+        return self.paragraph(f"Outcomes from ``{shown}`` ({len(outcomes)} cases).")
 
     def _table(self, rows: tuple[Row, ...], outcomes: dict[str, CaseOutcome] | None) -> nodes.table:
         headings = ["Row", "Value", "Condition", "Cases"]
@@ -98,11 +186,17 @@ class ConformanceMatrixDirective(SpecDirective):
         items = nodes.bullet_list()
         for case in row.cases:
             outcome = outcomes.get(case) if outcomes is not None else None
-            parts: list[nodes.Node] = [nodes.literal(case, case)]
-            if outcomes is not None and outcome is None:
-                parts.append(nodes.inline("", " not run", classes=["mpp-missing"]))
-            elif outcome is not None:
-                label = f" {outcome.outcome}" + (f": {outcome.message}" if outcome.message else "")
-                parts.append(nodes.inline("", label, classes=[f"mpp-{outcome.outcome}"]))
+            parts = self._case(case, outcome, outcomes is not None)
             items += nodes.list_item("", nodes.paragraph("", "", *parts))
         return items
+
+    @staticmethod
+    def _case(case: str, outcome: CaseOutcome | None, with_outcomes: bool) -> list[nodes.Node]:
+        """The case id and, in a build with results, its coloured outcome."""
+        parts: list[nodes.Node] = [nodes.literal(case, case)]
+        if with_outcomes and outcome is None:
+            parts.append(nodes.inline("", f" {NOT_RUN}", classes=["mpp-missing"]))
+        elif outcome is not None:
+            label = f" {outcome.outcome}" + (f": {outcome.message}" if outcome.message else "")
+            parts.append(nodes.inline("", label, classes=[f"mpp-{outcome.outcome}"]))
+        return parts
