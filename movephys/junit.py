@@ -4,10 +4,16 @@ died before pytest could write one.
 
 Standard library only. Case ids are pytest node ids relative to suites/,
 the form the spec's `cases` lists use.
+
+To publish a run's results in the docs (the reference run of the
+conformance matrix), copy them without what names the build machine:
+
+    python -m movephys.junit build/results/junit.xml docs/reference/junit.xml
 """
 
 from __future__ import annotations
 
+import sys
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,3 +120,41 @@ def render(cases: list[JUnitCase], suite: str = "pytest") -> str:
             child.text = case.text
     ElementTree.indent(root)
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+HOST_ATTRIBUTES = ("hostname", "timestamp")  # of <testsuite>: the machine and hour of a run
+
+
+def publish(source: Path, target: Path) -> int:
+    """Copy @source to @target without HOST_ATTRIBUTES, indented; the number of cases.
+
+    The copy names nothing of the build machine and is the same bytes for
+    the same outcomes and times, so a refresh diffs only what changed.
+    """
+    outcomes = read_outcomes(source)  # refuse a file the matrix could not read
+    root = ElementTree.parse(source).getroot()
+    for suite in root.iter("testsuite"):
+        for attribute in HOST_ATTRIBUTES:
+            suite.attrib.pop(attribute, None)
+    ElementTree.indent(root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    target.write_text(text, encoding="utf-8")
+    return len(outcomes)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m movephys.junit SOURCE.xml TARGET.xml", file=sys.stderr)
+        return 2
+    try:
+        cases = publish(Path(argv[0]), Path(argv[1]))
+    except JUnitError as error:
+        print(f"movephys.junit: {error}", file=sys.stderr)
+        return 1
+    print(f"{argv[1]}: {cases} cases")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

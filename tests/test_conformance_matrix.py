@@ -93,7 +93,8 @@ def test_docs_build_fails_on_bad_results_file(tmp_path: Path) -> None:
 # What the HTML docs are built from: the pages, the bench data and includes,
 # the extension, and the spec and man page sources the man page page renders.
 DOCS_SOURCES = ("docs", "spec", "manpage")
-TEXT_SUFFIXES = {".rst", ".md", ".inc", ".json", ".csv", ".svg", ".py", ".toml", ".css", ".c"}
+TEXT_SUFFIXES = {".rst", ".md", ".inc", ".json", ".csv", ".svg", ".py", ".toml", ".css", ".c",
+                 ".xml"}
 # A path into a home, a scratch or a checkout directory names the machine
 # that built or measured, not anything a reader has; /proc, /sys, /dev stay.
 HOST_PATH = re.compile(r"(?<![\w.~-])/(?:root|home|work|tmp|var/tmp|Users)/")
@@ -143,3 +144,19 @@ def test_family_totals_count_named_and_run_cases() -> None:
     assert [total.outcomes for total in family_totals(named, None)] == [{}, {}]
     assert "test_moves.py::TestGroup::test_inner" in [
         case.case_id for case in unnamed_cases(named, outcomes)]
+
+
+def test_publish_drops_the_build_machine(tmp_path: Path) -> None:
+    from movephys.junit import HOST_ATTRIBUTES, publish
+
+    source = tmp_path / "junit.xml"
+    source.write_text(SYNTHETIC.read_text(encoding="utf-8").replace(
+        "<testsuite ", '<testsuite hostname="virtme-ng" timestamp="2026-11-27T07:54:25" ', 1))
+    assert 'hostname="virtme-ng"' in source.read_text(encoding="utf-8")
+    published, again = tmp_path / "out" / "junit.xml", tmp_path / "again.xml"
+    assert publish(source, published) == len(read_outcomes(SYNTHETIC))
+    assert not any(f'{name}="' in published.read_text(encoding="utf-8")
+                   for name in HOST_ATTRIBUTES)
+    assert read_outcomes(published) == read_outcomes(SYNTHETIC)
+    publish(published, again)
+    assert again.read_bytes() == published.read_bytes()

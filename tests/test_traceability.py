@@ -5,7 +5,8 @@ subprocess (`pytest --collect-only -q suites`); collection never calls the
 syscall. A row naming a case that suites/ does not have fails here, so a
 row stays red until its case exists. Rows no case can reach say why in
 `untested_because` and show as gaps in the conformance matrix.
-docs/case-catalog.md must name the same files, tests and counts.
+docs/case-catalog.md must name the same files, tests and counts, and the
+reference run the conformance matrix shows must hold the same cases.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import pytest
 from manpage_build import REPO, build_man_page
 
+from movephys.junit import read_outcomes
 from movephys.spec import Rule, TracedRow, load_spec
 
 SPEC = load_spec()
@@ -130,6 +132,21 @@ def test_case_catalog_names_the_collected_suites(suite_case_ids: frozenset[str])
     assert catalog_counts(text) == (len(suite_case_ids), per_file), (
         f"{CATALOG.name}: the total or the per-family counts (in section order) are out of date"
     )
+
+
+def test_reference_run_has_the_collected_cases(suite_case_ids: frozenset[str]) -> None:
+    """A case added, renamed or removed in suites/ needs a fresh reference run."""
+    sys.path[:0] = [str(REPO / "docs" / "_ext"), str(REPO / "manpage" / "_ext")]
+    from movephys_docs.matrix import REFERENCE_RESULTS, REFRESH_REFERENCE
+
+    reference = REPO / "docs" / REFERENCE_RESULTS
+    recorded = frozenset(read_outcomes(reference))
+    missing, stale = sorted(suite_case_ids - recorded), sorted(recorded - suite_case_ids)
+    assert not missing and not stale, (
+        f"docs/{REFERENCE_RESULTS} is not a run of the current suites/: "
+        f"{len(missing)} case(s) missing ({', '.join(missing[:5])}), "
+        f"{len(stale)} no longer collected ({', '.join(stale[:5])}). Refresh it:\n"
+        + REFRESH_REFERENCE)
 
 
 def _row_id(row: TracedRow | Rule) -> str:

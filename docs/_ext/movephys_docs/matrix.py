@@ -1,7 +1,8 @@
 """The conformance matrix: each spec row, the cases proving it, their outcome.
 
-The outcome column appears when MOVEPHYS_RESULTS names a JUnit XML file of
-a suite run (for example build/results/junit.xml). Rows no case can reach
+Outcomes come from MOVEPHYS_RESULTS when set (a JUnit XML file of a suite
+run, for example build/results/junit.xml), else from the reference run
+committed as docs/reference/junit.xml. Rows no case can reach
 show their untested_because as a gap. Below the rows: totals per family
 (test module) and, with a results file, the cases no row names.
 """
@@ -20,6 +21,9 @@ from movephys.junit import ERROR, FAILED, PASSED, SKIPPED, CaseOutcome, JUnitErr
 from movephys.spec import ErrorRow, Rule, StatusRow
 
 RESULTS_VARIABLE = "MOVEPHYS_RESULTS"
+REFERENCE_RESULTS = "reference/junit.xml"  # relative to docs/: the reference run
+REFRESH_REFERENCE = ("python3 -m tox -e vm  # on the reference kernel\n"
+                     f"python -m movephys.junit build/results/junit.xml docs/{REFERENCE_RESULTS}")
 Row = ErrorRow | StatusRow | Rule
 NOT_RUN = "not run"  # a case a row names that the results file lacks
 OUTCOME_COLUMNS = (PASSED, FAILED, ERROR, SKIPPED, NOT_RUN)
@@ -83,14 +87,14 @@ def shown_path(results: str, checkout: Path) -> str:
 
 class ConformanceMatrixDirective(SpecDirective):
     def run(self) -> list[nodes.Node]:
-        outcomes: dict[str, CaseOutcome] | None = None
-        results = os.environ.get(RESULTS_VARIABLE)
-        if results:
-            self.env.note_dependency(results)
-            try:
-                outcomes = read_outcomes(Path(results))
-            except JUnitError as error:
-                raise self.error(f"{RESULTS_VARIABLE}: {error}") from None
+        results = os.environ.get(RESULTS_VARIABLE) or None
+        source = results or str(Path(self.env.srcdir) / REFERENCE_RESULTS)
+        self.env.note_dependency(source)
+        try:
+            outcomes = read_outcomes(Path(source))
+        except JUnitError as error:
+            where = RESULTS_VARIABLE if results else "the reference run"
+            raise self.error(f"{where}: {error}") from None
         spec = self.spec
         groups: list[tuple[str, tuple[Row, ...]]] = [
             ("Whole-call errors", spec.whole_call_errors),
@@ -98,7 +102,7 @@ class ConformanceMatrixDirective(SpecDirective):
             ("Status of a query", spec.status_query),
             ("Other rules", tuple(rule for rule in spec.rule_rows() if rule.cases)),
         ]
-        result: list[nodes.Node] = [self._legend(results, outcomes)]
+        result: list[nodes.Node] = [self._legend(results, source, outcomes)]
         for title, rows in groups:
             section = nodes.rubric(title, title)
             result += [section, self._table(rows, outcomes)]
@@ -142,14 +146,18 @@ class ConformanceMatrixDirective(SpecDirective):
             items += nodes.list_item("", nodes.paragraph("", "", *parts))
         return items
 
-    def _legend(self, results: str | None, outcomes: dict[str, CaseOutcome] | None) -> nodes.Node:
-        if outcomes is None:
+    def _legend(
+        self, results: str | None, source: str, outcomes: dict[str, CaseOutcome]
+    ) -> nodes.Node:
+        shown = shown_path(source, Path(self.env.srcdir).parent)
+        if results is None:
             return self.paragraph(
-                f"No results file given: set ``{RESULTS_VARIABLE}`` to a JUnit XML file "
-                "of a suite run to see each case's outcome."
+                f"Outcomes from the reference run, ``{shown}``: ``tox -e vm`` on the "
+                f"reference kernel ({len(outcomes)} cases). Set ``{RESULTS_VARIABLE}`` "
+                "to show another run."
             )
-        shown = shown_path(results or "", Path(self.env.srcdir).parent)
-        return self.paragraph(f"Outcomes from ``{shown}`` ({len(outcomes)} cases).")
+        return self.paragraph(f"Outcomes from ``{shown}``, named by ``{RESULTS_VARIABLE}`` "
+                              f"({len(outcomes)} cases).")
 
     def _table(self, rows: tuple[Row, ...], outcomes: dict[str, CaseOutcome] | None) -> nodes.table:
         headings = ["Row", "Value", "Condition", "Cases"]
