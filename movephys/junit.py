@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import sys
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+FLAKY = "flaky"  # over several runs: failed or broke in one, passed in another
 
 
 class JUnitError(Exception):
@@ -73,6 +75,25 @@ def read_outcomes(path: Path) -> dict[str, CaseOutcome]:
         outcome, message = _outcome(testcase)
         outcomes[identifier] = CaseOutcome(identifier, outcome, message)
     return outcomes
+
+
+def combine(runs: Sequence[dict[str, CaseOutcome]]) -> dict[str, CaseOutcome]:
+    """One outcome per case over @runs: its last, or FLAKY if it both failed and passed.
+
+    A flaky case's message says in how many runs it failed and the last
+    failure's message.
+    """
+    combined: dict[str, CaseOutcome] = {}
+    for case in sorted({case for outcomes in runs for case in outcomes}):
+        seen = [outcomes[case] for outcomes in runs if case in outcomes]
+        bad = [found for found in seen if found.outcome in (FAILED, ERROR)]
+        if bad and any(found.outcome == PASSED for found in seen):
+            message = f"failed in {len(bad)} of {len(seen)} runs"
+            message += f": {bad[-1].message}" if bad[-1].message else ""
+            combined[case] = CaseOutcome(case, FLAKY, message)
+        else:
+            combined[case] = seen[-1]
+    return combined
 
 
 @dataclass(frozen=True)

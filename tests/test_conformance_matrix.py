@@ -160,3 +160,47 @@ def test_publish_drops_the_build_machine(tmp_path: Path) -> None:
     assert read_outcomes(published) == read_outcomes(SYNTHETIC)
     publish(published, again)
     assert again.read_bytes() == published.read_bytes()
+
+
+def test_runs_combine_to_flaky_where_a_case_failed_and_passed() -> None:
+    from movephys.junit import FLAKY, combine
+
+    def run(**outcomes: str) -> dict[str, CaseOutcome]:
+        return {case: CaseOutcome(case, outcome, "wrong" if outcome == "failed" else "")
+                for case, outcome in outcomes.items()}
+
+    combined = combine([run(a="failed", b="passed", c="failed", d="skipped"),
+                        run(a="passed", b="passed", c="failed", d="passed"),
+                        run(a="passed")])
+    assert combined["a"] == CaseOutcome("a", FLAKY, "failed in 1 of 3 runs: wrong")
+    assert [combined[case].outcome for case in "bcd"] == ["passed", "failed", "passed"]
+
+
+def _soak(directory: Path, runs: list[str]) -> None:
+    from movephys.junit import JUnitCase, render
+
+    case = "test_bad_args.py::test_enodev[minus_one]"
+    for number, outcome in enumerate(runs, 1):
+        path = directory / f"run-{number:02d}" / "junit.xml"
+        path.parent.mkdir(parents=True)
+        path.write_text(render([JUnitCase(case, outcome, "ENODEV expected")]))
+
+
+def test_results_name_files_or_a_soak_directory(tmp_path: Path) -> None:
+    from movephys_docs.matrix import results_files
+
+    _soak(tmp_path / "soak", ["passed", "failed"])
+    runs = [tmp_path / "soak" / "run-01" / "junit.xml", tmp_path / "soak" / "run-02" / "junit.xml"]
+    assert results_files(str(tmp_path / "soak")) == runs
+    assert results_files(os.pathsep.join([str(SYNTHETIC), str(runs[1])])) == [SYNTHETIC, runs[1]]
+    with pytest.raises(JUnitError, match="without run-"):
+        results_files(str(tmp_path))
+
+
+def test_docs_matrix_shows_flaky_cases(tmp_path: Path) -> None:
+    _soak(tmp_path / "soak", ["passed", "failed", "passed"])
+    result = _build_docs(tmp_path / "html", tmp_path / "soak")
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (tmp_path / "html" / "conformance.html").read_text(encoding="utf-8")
+    assert 'class="mpp-flaky"' in page and "failed in 1 of 3 runs: ENODEV expected" in page
+    assert "Outcomes of 3 runs" in page and "1 flaky" in page

@@ -2,7 +2,9 @@
 
 Outcomes come from MOVEPHYS_RESULTS when set (a JUnit XML file of a suite
 run, for example build/results/junit.xml), else from the reference run
-committed as docs/reference/junit.xml. Rows no case can reach
+committed as docs/reference/junit.xml. MOVEPHYS_RESULTS may name several
+runs (files separated by os.pathsep, or a directory of run-*/junit.xml as
+a soak writes): a case that failed in one and passed in another is flaky. Rows no case can reach
 show their untested_because as a gap. Below the rows: totals per family
 (test module) and, with a results file, the cases no row names.
 """
@@ -17,7 +19,17 @@ from pathlib import Path
 from docutils import nodes
 from movephys_man.directives import SpecDirective
 
-from movephys.junit import ERROR, FAILED, PASSED, SKIPPED, CaseOutcome, JUnitError, read_outcomes
+from movephys.junit import (
+    ERROR,
+    FAILED,
+    FLAKY,
+    PASSED,
+    SKIPPED,
+    CaseOutcome,
+    JUnitError,
+    combine,
+    read_outcomes,
+)
 from movephys.spec import ErrorRow, Rule, StatusRow
 
 RESULTS_VARIABLE = "MOVEPHYS_RESULTS"
@@ -26,7 +38,7 @@ REFRESH_REFERENCE = ("python3 -m tox -e vm  # on the reference kernel\n"
                      f"python -m movephys.junit build/results/junit.xml docs/{REFERENCE_RESULTS}")
 Row = ErrorRow | StatusRow | Rule
 NOT_RUN = "not run"  # a case a row names that the results file lacks
-OUTCOME_COLUMNS = (PASSED, FAILED, ERROR, SKIPPED, NOT_RUN)
+OUTCOME_COLUMNS = (PASSED, FAILED, ERROR, FLAKY, SKIPPED, NOT_RUN)
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,25 @@ def unnamed_cases(named: frozenset[str], outcomes: dict[str, CaseOutcome]) -> li
     return [outcomes[case] for case in sorted(set(outcomes) - named)]
 
 
+def results_files(value: str) -> list[Path]:
+    """The JUnit files a MOVEPHYS_RESULTS value names, in order.
+
+    Files are separated by os.pathsep; a directory stands for its
+    run-*/junit.xml (the runs of `python -m movephys.vm soak`).
+    """
+    files: list[Path] = []
+    for part in filter(None, value.split(os.pathsep)):
+        path = Path(part)
+        if path.is_dir():
+            runs = sorted(path.glob("run-*/junit.xml"))
+            if not runs:
+                raise JUnitError(f"{part}: a directory without run-*/junit.xml")
+            files += runs
+        else:
+            files.append(path)
+    return files
+
+
 def _row_label(row: Row) -> str:
     if isinstance(row, ErrorRow):
         return row.errno
@@ -88,10 +119,11 @@ def shown_path(results: str, checkout: Path) -> str:
 class ConformanceMatrixDirective(SpecDirective):
     def run(self) -> list[nodes.Node]:
         results = os.environ.get(RESULTS_VARIABLE) or None
-        source = results or str(Path(self.env.srcdir) / REFERENCE_RESULTS)
-        self.env.note_dependency(source)
         try:
-            outcomes = read_outcomes(Path(source))
+            sources = results_files(results or str(Path(self.env.srcdir) / REFERENCE_RESULTS))
+            for source in sources:
+                self.env.note_dependency(str(source))
+            outcomes = combine([read_outcomes(source) for source in sources])
         except JUnitError as error:
             where = RESULTS_VARIABLE if results else "the reference run"
             raise self.error(f"{where}: {error}") from None
@@ -102,7 +134,7 @@ class ConformanceMatrixDirective(SpecDirective):
             ("Status of a query", spec.status_query),
             ("Other rules", tuple(rule for rule in spec.rule_rows() if rule.cases)),
         ]
-        result: list[nodes.Node] = [self._legend(results, source, outcomes)]
+        result: list[nodes.Node] = [self._legend(results, sources, outcomes)]
         for title, rows in groups:
             section = nodes.rubric(title, title)
             result += [section, self._table(rows, outcomes)]
@@ -147,17 +179,25 @@ class ConformanceMatrixDirective(SpecDirective):
         return items
 
     def _legend(
-        self, results: str | None, source: str, outcomes: dict[str, CaseOutcome]
+        self, results: str | None, sources: list[Path], outcomes: dict[str, CaseOutcome]
     ) -> nodes.Node:
-        shown = shown_path(source, Path(self.env.srcdir).parent)
+        checkout = Path(self.env.srcdir).parent
+        shown = ", ".join(f"``{shown_path(str(source), checkout)}``" for source in sources)
         if results is None:
             return self.paragraph(
-                f"Outcomes from the reference run, ``{shown}``: ``tox -e vm`` on the "
+                f"Outcomes from the reference run, {shown}: ``tox -e vm`` on the "
                 f"reference kernel ({len(outcomes)} cases). Set ``{RESULTS_VARIABLE}`` "
                 "to show another run."
             )
-        return self.paragraph(f"Outcomes from ``{shown}``, named by ``{RESULTS_VARIABLE}`` "
-                              f"({len(outcomes)} cases).")
+        if len(sources) == 1:
+            return self.paragraph(f"Outcomes from {shown}, named by ``{RESULTS_VARIABLE}`` "
+                                  f"({len(outcomes)} cases).")
+        flaky = sum(outcome.outcome == FLAKY for outcome in outcomes.values())
+        return self.paragraph(
+            f"Outcomes of {len(sources)} runs named by ``{RESULTS_VARIABLE}`` "
+            f"({len(outcomes)} cases, {flaky} flaky: failed in one run, passed in "
+            f"another; otherwise the last run's outcome): {shown}."
+        )
 
     def _table(self, rows: tuple[Row, ...], outcomes: dict[str, CaseOutcome] | None) -> nodes.table:
         headings = ["Row", "Value", "Condition", "Cases"]
