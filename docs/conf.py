@@ -22,3 +22,6 @@ exclude_patterns = ["_build", "_ext", "architecture.md", "case-catalog.md"]
 html_static_path = ["_static"]
 html_theme = "alabaster"
 html_title = f"movephys {version}"
+# :manpage:`page(n)` links to the Linux man-pages project; write
+# :manpage:`!move_phys_pages(2)` for a page man7.org does not have.
+manpages_url = "https://man7.org/linux/man-pages/man{section}/{page}.{section}.html"

@@ -204,3 +204,17 @@ def test_docs_matrix_shows_flaky_cases(tmp_path: Path) -> None:
     page = (tmp_path / "html" / "conformance.html").read_text(encoding="utf-8")
     assert 'class="mpp-flaky"' in page and "failed in 1 of 3 runs: ENODEV expected" in page
     assert "Outcomes of 3 runs" in page and "1 flaky" in page
+
+
+def test_docs_man_page_references_link_to_man7(tmp_path: Path) -> None:
+    result = _build_docs(tmp_path / "html", SYNTHETIC)
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (tmp_path / "html" / "move_phys_pages.html").read_text(encoding="utf-8")
+    links = dict(re.findall(r'<a class="manpage reference external" href="([^"]+)">([^<]+)<',
+                            page))
+    man7 = "https://man7.org/linux/man-pages/"
+    assert links.get(f"{man7}man2/move_pages.2.html") == "move_pages(2)"
+    assert links.get(f"{man7}man8/numactl.8.html") == "numactl(8)"
+    assert all(url.startswith(man7) for url in links), links
+    assert not [url for url in links if "move_phys_pages" in url], (
+        "move_phys_pages(2) is not on man7.org: write :manpage:`!move_phys_pages(2)`")
