@@ -310,6 +310,17 @@ def executable_page(code: bytes) -> int:
     return page.addr
 
 
+def lasting_below_4g(length: int) -> Mapping:
+    """A private anonymous MAP_32BIT mapping kept for the process's lifetime.
+
+    For the arrays of int $0x80 calls: mapped once, before any case unmaps
+    pages of its own on purpose, so that a call never maps one of them again.
+    """
+    return _mmap(_round_up(length, PAGE_SIZE), PROT_RW,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0,
+                 "private anonymous MAP_32BIT, for the process's lifetime")
+
+
 def nodes_of(addrs: Sequence[int]) -> tuple[int, ...]:
     """The node of each of our pages by move_pages' query mode (-errno when none)."""
     result = native.move_pages(0, len(addrs), list(addrs), None, len(addrs), 0)
