@@ -32,3 +32,13 @@ def test_unknown_subcommand_exits_2_with_usage(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as stop:
         cli.main(["fly"])
     assert stop.value.code == 2
+
+
+def test_soak_takes_options_after_the_run_count_and_pytest_arguments_after_dashes():
+    args = cli.parse_args(["soak", "5", "--results", "build/soak-x", "--", "-k", "geometry"])
+    assert (args.runs, args.results, args.rest) == (5, Path("build/soak-x"), ["-k", "geometry"])
+    assert cli.parse_args(["soak"]).runs == 20 and cli.parse_args(["soak"]).rest == []
+
+
+def test_suite_still_passes_everything_after_dashes_to_pytest():
+    assert cli.parse_args(["suite", "--quiet", "--", "-k", "x"]).rest == ["--", "-k", "x"]

@@ -95,8 +95,8 @@ def make_parser() -> argparse.ArgumentParser:
     soak_parser.set_defaults(results=run.CHECKOUT / "build" / "soak", quiet=True)
     soak_parser.add_argument("runs", nargs="?", type=int, default=20,
                              help="how many runs (default 20)")
-    soak_parser.add_argument("rest", nargs=argparse.REMAINDER,
-                             help="after --: pytest arguments")
+    # No REMAINDER here: it would swallow options given after RUNS
+    # (soak 20 --results DIR); parse_args() cuts the pytest arguments at "--".
     return parser
 
 
@@ -173,8 +173,21 @@ def dispatch(args: argparse.Namespace) -> int:
     return job.exit_code
 
 
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The runner's arguments; for soak, what follows "--" goes to pytest."""
+    arguments = list(argv)
+    pytest_args: list[str] = []
+    if arguments[:1] == ["soak"] and "--" in arguments:
+        cut = arguments.index("--")
+        arguments, pytest_args = arguments[:cut], arguments[cut + 1:]
+    args = make_parser().parse_args(arguments)
+    if args.command == "soak":
+        args.rest = pytest_args
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return dispatch(args)
     except RunnerError as error:
