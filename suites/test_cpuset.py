@@ -17,7 +17,7 @@ from suitekit import owned
 from suitekit.calls import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, Caller, describe_result
 from suitekit.child import holding_child
 from suitekit.expect import check_status
-from suitekit.machine import PAGE_SHIFT, node_of_pfn, other_node, pfn_of
+from suitekit.machine import PAGE_SHIFT, home_and_other, node_of_pfn, pfn_of
 from suitekit.verify import frames, move_and_verify
 
 from movephys.probes import cgroups
@@ -91,9 +91,7 @@ def test_cpuset_intersection_eacces(caller: Caller, two_nodes: tuple[int, int]) 
     """A shared page: the test allows every node, its child's cpuset does not."""
     with owned.shmem() as page:
         pfn = frames(page.named)[page.named[0]]
-        home = node_of_pfn(pfn)
-        assert home is not None
-        target = other_node(home, two_nodes)
+        home, target = home_and_other(pfn, two_nodes)
         with (
             cgroups.cpuset_group(mems=[home]) as group,
             holding_child(lambda: join_and_map(group, page)) as (child, child_pfn),
@@ -111,9 +109,7 @@ def test_cpuset_intersection_eacces(caller: Caller, two_nodes: tuple[int, int]) 
 def test_cpuset_allows_after_widening(caller: Caller, two_nodes: tuple[int, int]) -> None:
     """The same page moves once the cpuset's mems include the target node."""
     with owned.shmem() as page:
-        home = node_of_pfn(frames(page.named)[page.named[0]])
-        assert home is not None
-        target = other_node(home, two_nodes)
+        home, target = home_and_other(frames(page.named)[page.named[0]], two_nodes)
         with (
             cgroups.cpuset_group(mems=[home]) as group,
             holding_child(lambda: join_and_map(group, page)) as (child, child_pfn),
@@ -147,9 +143,7 @@ def test_cpuset_of_a_process_that_broke_cow_does_not_decide(
     that copied the page on write, and that child's cpuset must not refuse the move."""
     with owned.private_anon() as page:
         pfn = frames(page.named)[page.named[0]]
-        home = node_of_pfn(pfn)
-        assert home is not None
-        target = other_node(home, two_nodes)
+        home, target = home_and_other(pfn, two_nodes)
         with (
             cgroups.cpuset_group(mems=[home]) as group,
             holding_child(lambda: break_cow(group, page)) as (child, child_pfn),

@@ -13,7 +13,7 @@ import pytest
 from suitekit import owned
 from suitekit.calls import Caller, describe_errno, describe_result
 from suitekit.expect import check_errno, check_status
-from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, node_of_pfn, other_node
+from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, home_and_other, node_of_pfn
 from suitekit.machine_lock import machine_lock
 from suitekit.owned import OwnedMemory
 from suitekit.verify import frames
@@ -49,7 +49,7 @@ def test_pinned_page_positive_count(caller: Caller, two_nodes: tuple[int, int]) 
     with owned.private_anon() as page, held_by_pipe(page):
         before = frames(page.named)
         pfn = before[page.named[0]]
-        target = other_node(node_of_pfn(pfn), two_nodes)
+        _, target = home_and_other(pfn, two_nodes)
         result = caller([pfn << PAGE_SHIFT], [target])
         what = f"{page.what} held by a pipe through vmsplice ({describe_result(result)})"
         assert result.ret == 1, (
@@ -143,8 +143,7 @@ def test_enomem_leaves_status_unwritten(caller: Caller, two_nodes: tuple[int, in
     with owned.private_anon() as page:
         before = frames(page.named)
         pfn = before[page.named[0]]
-        home = node_of_pfn(pfn)
-        target = other_node(home, two_nodes)
+        home, target = home_and_other(pfn, two_nodes)
         log = []
         with node_exhausted(target) as exhaust:
             for _ in range(ATTEMPTS):

@@ -28,7 +28,8 @@ import os
 import platform
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -322,6 +323,16 @@ def _int80_arrays() -> memory.Mapping:
     return memory.lasting_below_4g(INT80_ARRAYS_BYTES)
 
 
+@contextmanager
+def _arrays_below_4g(size: int) -> Iterator[memory.Mapping]:
+    """The lasting arrays mapping when @size fits it, else a mapping of its own."""
+    if size <= INT80_ARRAYS_BYTES:
+        yield _int80_arrays()
+        return
+    with memory.anonymous(size, below_4g=True) as arrays:
+        yield arrays
+
+
 def _int80_call(
     number: int,
     leading: Sequence[int],
@@ -333,38 +344,20 @@ def _int80_call(
     status_fill: int,
 ) -> CallResult:
     size = len(pages or b"") + 4 * len(nodes or ()) + 4 * (status_len or 0) + 64
-    if size <= INT80_ARRAYS_BYTES:
-        return _int80_call_with(_int80_arrays(), number, leading, count, pages, nodes,
-                                status_len, flags, status_fill)
-    with memory.anonymous(size, below_4g=True) as arrays:
-        return _int80_call_with(arrays, number, leading, count, pages, nodes, status_len,
-                                flags, status_fill)
-
-
-def _int80_call_with(
-    arrays: memory.Mapping,
-    number: int,
-    leading: Sequence[int],
-    count: int,
-    pages: bytes | None,
-    nodes: Sequence[int] | None,
-    status_len: int | None,
-    flags: int,
-    status_fill: int,
-) -> CallResult:
-    offset = 0
-    pages_addr = nodes_addr = status_addr = 0
-    if pages is not None:
-        arrays.write(0, pages)
-        pages_addr = arrays.addr
-        offset = (len(pages) + 15) // 16 * 16
-    if nodes is not None:
-        nodes_addr = arrays.write_i32s(offset, list(nodes))
-        offset += (4 * len(nodes) + 15) // 16 * 16 or 16
-    if status_len is not None:
-        status_addr = arrays.write_i32s(offset, [status_fill] * status_len)
-    ret, err = int80(number, *leading, count, pages_addr, nodes_addr, status_addr, flags)
-    status = arrays.read_i32s(offset, status_len) if status_len else ()
+    with _arrays_below_4g(size) as arrays:
+        offset = 0
+        pages_addr = nodes_addr = status_addr = 0
+        if pages is not None:
+            arrays.write(0, pages)
+            pages_addr = arrays.addr
+            offset = (len(pages) + 15) // 16 * 16
+        if nodes is not None:
+            nodes_addr = arrays.write_i32s(offset, list(nodes))
+            offset += (4 * len(nodes) + 15) // 16 * 16 or 16
+        if status_len is not None:
+            status_addr = arrays.write_i32s(offset, [status_fill] * status_len)
+        ret, err = int80(number, *leading, count, pages_addr, nodes_addr, status_addr, flags)
+        status = arrays.read_i32s(offset, status_len) if status_len else ()
     return CallResult(ret, err, status)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from movephys.probes import kpageflags, nodes, pagemap
+from movephys.verdicts import broken
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 PAGE_SHIFT = PAGE_SIZE.bit_length() - 1
@@ -42,3 +43,11 @@ def describe_pfn(pfn: int) -> str:
 def other_node(node: int | None, two_nodes: tuple[int, int]) -> int:
     """The one of the two nodes a page on ``node`` is not on."""
     return two_nodes[1] if node == two_nodes[0] else two_nodes[0]
+
+
+def home_and_other(pfn: int, two_nodes: tuple[int, int]) -> tuple[int, int]:
+    """The node our page's frame is on (sysfs) and the other of the two nodes."""
+    home = node_of_pfn(pfn)
+    if home is None:
+        broken(f"set-up: no memory node holds pfn {pfn:#x} of our own page, per sysfs")
+    return home, other_node(home, two_nodes)
