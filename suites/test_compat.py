@@ -78,7 +78,8 @@ def test_compat_reads_32bit_elements(
     want = list(caller.query(low_pages).status)
     nodes = None if mode == "query" else want  # a move to where each page is moves nothing
     result = compat.move_phys_pages(
-        path, 2, compat.pointer_array(low_pages), nodes, MPOL_MF_MOVE, syscall_nr=compat_syscall_nr
+        2, compat.pointer_array(low_pages), nodes, 2, MPOL_MF_MOVE,
+        path=path, syscall_nr=compat_syscall_nr,
     )
     assert list(result.status) == want and result.ret == 0, (
         f"{path} {mode} of a 32-bit array [{low_pages[0]:#x}, {low_pages[1]:#x}]: "
@@ -105,7 +106,7 @@ def test_compat_cannot_name_above_4g(path: str, compat_syscall_nr: int, caller: 
     truncated = high & (FOUR_GIB - 1)
     want = caller.query([truncated]).status[0]
     result = compat.move_phys_pages(
-        path, 1, compat.pointer_array([truncated]), None, 0, syscall_nr=compat_syscall_nr
+        1, compat.pointer_array([truncated]), None, 1, 0, path=path, syscall_nr=compat_syscall_nr
     )
     assert result.status[0] == want, (
         f"{path} query of {truncated:#x} (the low 32 bits of {high:#x}): "
@@ -125,7 +126,7 @@ def test_compat_uint64_array_misread(
     misread = [first & (FOUR_GIB - 1), first >> 32]  # what 32-bit elements see
     want = list(caller.query(misread).status)
     result = compat.move_phys_pages(
-        path, 2, compat.pointer_array(low_pages, 64), None, 0, syscall_nr=compat_syscall_nr
+        2, compat.pointer_array(low_pages, 64), None, 2, 0, path=path, syscall_nr=compat_syscall_nr
     )
     assert list(result.status) == want, (
         f"{path} query of the uint64_t array [{low_pages[0]:#x}, {low_pages[1]:#x}]: "
@@ -142,9 +143,9 @@ def test_compat_move_and_query_agree(
 ) -> None:
     """Both modes read the same elements: the query's nodes are where the move finds them."""
     array = compat.pointer_array(low_pages)
-    queried = compat.move_phys_pages(path, 2, array, None, 0, syscall_nr=compat_syscall_nr)
+    queried = compat.move_phys_pages(2, array, None, 2, 0, path=path, syscall_nr=compat_syscall_nr)
     moved = compat.move_phys_pages(
-        path, 2, array, list(queried.status), MPOL_MF_MOVE, syscall_nr=compat_syscall_nr
+        2, array, list(queried.status), 2, MPOL_MF_MOVE, path=path, syscall_nr=compat_syscall_nr
     )
     assert list(moved.status) == list(queried.status), (
         f"{path}: query {describe_result(queried)}, move to those nodes "

@@ -126,8 +126,8 @@ def test_move_phys_pages_geometry(
                 broken("set-up: a page retried after a transient refusal now lies above "
                        "4 GiB, where a 32-bit caller cannot name it")
             return compat.move_phys_pages(
-                abi, len(pages), compat.pointer_array(pages), nodes, MPOL_MF_MOVE,
-                syscall_nr=compat_nr,
+                len(pages), compat.pointer_array(pages), nodes, len(pages), MPOL_MF_MOVE,
+                path=abi, syscall_nr=compat_nr,
             )
 
     with batch.physical_batch(size.entries, mode, two_nodes, below=below) as layout:
@@ -148,7 +148,8 @@ def test_move_pages_geometry(abi: str, mode: str, size: Size, two_nodes: tuple[i
         def call(pages: Sequence[int], nodes: Sequence[int] | None) -> native.CallResult:
             # The 32-bit helper is another process: it names this one by pid.
             return compat.move_pages(
-                abi, os.getpid(), len(pages), compat.pointer_array(pages), nodes, MPOL_MF_MOVE
+                os.getpid(), len(pages), compat.pointer_array(pages), nodes, len(pages),
+                MPOL_MF_MOVE, path=abi,
             )
 
     with batch.virtual_batch(size.entries, mode, two_nodes) as layout:

@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from movephys.vm.build import default_cache_dir
+from movephys import cache
 
 RELATIVE = Path("tools/testing/kunit")
 
@@ -22,7 +22,7 @@ RELATIVE = Path("tools/testing/kunit")
 def kunit_tool_dir() -> Path | None:
     if explicit := os.environ.get("KUNIT_TOOL_DIR"):
         return Path(explicit)
-    for source in sorted((default_cache_dir() / "kernels").glob("*/src")):
+    for source in sorted((cache.cache_dir() / "kernels").glob("*/src")):
         if (source / RELATIVE / "kunit_parser.py").is_file():
             return source / RELATIVE
     return None
@@ -35,7 +35,7 @@ TOOL_DIR = kunit_tool_dir()
 def kunit_parser() -> ModuleType:
     tool_dir = TOOL_DIR
     if tool_dir is None or not (tool_dir / "kunit_parser.py").is_file():
-        pytest.skip(f"no kunit_parser.py in {tool_dir or default_cache_dir() / 'kernels'} "
+        pytest.skip(f"no kunit_parser.py in {tool_dir or cache.cache_dir() / 'kernels'} "
                     "(build a kernel with python -m movephys.vm build, or set KUNIT_TOOL_DIR)")
     sys.path.insert(0, str(tool_dir))
     try:

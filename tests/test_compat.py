@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from movephys import memory
+from movephys import cache, memory
 from movephys.probes import kconfig
 from movephys.syscall import compat
 
@@ -65,12 +65,12 @@ def test_emulation_reason(
     [
         ({"MOVEPHYS_CACHE": "/x/c", "XDG_CACHE_HOME": "/y"}, "/x/c"),
         ({"XDG_CACHE_HOME": "/y"}, "/y/movephys"),
-        ({}, "/tmp/movephys-cache"),
+        ({"HOME": "/h"}, "/h/.cache/movephys"),
     ],
     ids=["explicit", "xdg", "default"],
 )
-def test_cache_dir(env: dict[str, str], expected: str) -> None:
-    assert compat.cache_dir(env) == Path(expected)
+def test_one_cache_dir(env: dict[str, str], expected: str) -> None:
+    assert cache.cache_dir(env) == Path(expected)
 
 
 def test_unknown_path_is_refused() -> None:
@@ -125,7 +125,7 @@ def test_int80_reads_32bit_elements() -> None:
     with memory.anonymous(memory.PAGE_SIZE, below_4g=True) as page:
         page.touch()
         as_u64 = page.addr.to_bytes(8, "little") * 2
-        result = compat.move_pages("int80", 0, 2, as_u64, None, 0)
+        result = compat.move_pages(0, 2, as_u64, None, 2, 0, path="int80")
     assert result.ret == 0
     assert result.status[0] >= 0
     assert result.status[1] == -errno.EFAULT  # address 0: the zero high half
@@ -135,5 +135,5 @@ def test_int80_whole_call_error_sets_errno() -> None:
     reason = compat.unavailable_reason("int80")
     if reason is not None:
         pytest.skip(reason)
-    result = compat.move_pages("int80", 0, 1, b"\0\0\0\0", None, -1, status_len=1)
+    result = compat.move_pages(0, 1, b"\0\0\0\0", None, 1, -1, path="int80")
     assert (result.ret, result.errno) == (-1, errno.EINVAL)

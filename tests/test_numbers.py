@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from movephys import arch
+from movephys.arch import i386, x86_64
 from movephys.syscall import numbers
 from movephys.syscall.numbers import SyscallNumberError, resolve
 
@@ -46,10 +49,18 @@ def installed_headers(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def with_system_headers(native: list[str], compat: list[str]) -> dict[str, arch.Abi]:
+    """The x86_64 and i386 ABIs with their system headers at the paths given."""
+    return {
+        "native_abi": replace(x86_64.ABI, system_headers=tuple(native)),
+        "compat_abi": replace(i386.ABI, system_headers=tuple(compat)),
+    }
+
+
 @pytest.fixture
-def no_system_headers(tmp_path: Path) -> dict[str, list[str]]:
+def no_system_headers(tmp_path: Path) -> dict[str, arch.Abi]:
     missing = str(tmp_path / "absent.h")
-    return {"system_native": [missing], "system_compat": [missing]}
+    return with_system_headers([missing], [missing])
 
 
 def test_parse_unistd_reads_literal_defines_only() -> None:
@@ -97,14 +108,14 @@ def test_kernel_headers_layouts(tmp_path: Path, relative: str) -> None:
 def test_system_headers_used_without_kernel_headers(tmp_path: Path) -> None:
     native = write(tmp_path / "unistd_64.h", UNISTD_64)
     compat = write(tmp_path / "unistd_32.h", UNISTD_32)
-    result = resolve(env={}, system_native=[str(native)], system_compat=[str(compat)])
+    result = resolve(env={}, **with_system_headers([str(native)], [str(compat)]))
     assert (result.nr, result.compat_nr) == (463, 463)
     assert result.compat.source == str(compat)
 
 
 def test_nothing_found_is_a_result(tmp_path: Path) -> None:
     native = write(tmp_path / "unistd_64.h", NO_SYSCALL_64)
-    result = resolve(env={}, system_native=[str(native)], system_compat=[])
+    result = resolve(env={}, **with_system_headers([str(native)], []))
     assert result.nr is None and not result.native.found
     assert result.native.source == f"no __NR_move_phys_pages in {native}"
     assert result.native.table[462] == "mseal"
@@ -123,14 +134,14 @@ def test_nothing_found_is_a_result(tmp_path: Path) -> None:
     ids=["word", "float", "negative-text", "negative-int", "too-big"],
 )
 def test_bad_explicit_value_is_one_line_error(
-    value: str | int, message: str, no_system_headers: dict[str, list[str]]
+    value: str | int, message: str, no_system_headers: dict[str, arch.Abi]
 ) -> None:
     with pytest.raises(SyscallNumberError) as caught:
         resolve(value, env={}, **no_system_headers)
     assert str(caught.value) == message
 
 
-def test_bad_environment_value_names_the_variable(no_system_headers: dict[str, list[str]]) -> None:
+def test_bad_environment_value_names_the_variable(no_system_headers: dict[str, arch.Abi]) -> None:
     with pytest.raises(SyscallNumberError, match=r"^\$MOVEPHYS_SYSCALL_NR: 'x' is not"):
         resolve(env={numbers.ENV_NATIVE: "x"}, **no_system_headers)
 
@@ -140,8 +151,9 @@ def test_missing_kernel_headers_dir_is_an_error(tmp_path: Path) -> None:
         resolve(kernel_headers=tmp_path / "nope", env={})
 
 
-def test_move_pages_numbers_are_mainline() -> None:
-    assert numbers.move_pages_nr("x86_64") == 279
-    assert numbers.move_pages_nr("i686") == 317
-    with pytest.raises(SyscallNumberError, match="sparc"):
-        numbers.move_pages_nr("sparc")
+def test_abi_by_machine_name() -> None:
+    assert arch.by_name("x86_64").move_pages_nr == 279
+    assert arch.by_name("i686").move_pages_nr == 317
+    assert arch.by_name("aarch64").move_pages_nr == 239
+    with pytest.raises(arch.UnknownAbi, match="sparc"):
+        arch.by_name("sparc")

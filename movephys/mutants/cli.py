@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from movephys import cache
 from movephys.mutants import claims as claims_module
 from movephys.mutants import matrix as matrix_module
 from movephys.mutants import mutant as mutant_module
@@ -69,7 +70,7 @@ def _add_kernel_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true",
                         help="the debug kernel (kernel/config/debug.config: KASAN, lockdep, "
                              "DEBUG_VM): fills the matrix's debug column")
-    parser.add_argument("--cache-dir", type=Path, default=vm_build.default_cache_dir())
+    parser.add_argument("--cache-dir", type=Path, default=cache.cache_dir())
 
 
 def make_parser() -> argparse.ArgumentParser:

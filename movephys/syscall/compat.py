@@ -2,9 +2,8 @@
 
 ``ia32_binary``
     helpers/compat32.c built with ``gcc -m32 -static -O2`` (then without
-    ``-static``) into a cache directory ($MOVEPHYS_CACHE, else
-    $XDG_CACHE_HOME/movephys, else /tmp/movephys-cache: the checkout may be
-    read-only in the VM), named by a hash of the source and flags, and run
+    ``-static``) into the cache directory (:mod:`movephys.cache`), named by
+    a hash of the source and flags, and run
     once per call. A genuine 32-bit process: its syscalls take the compat
     entry and in_compat_syscall() is true.
 ``int80``
@@ -34,18 +33,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from movephys import memory
+from movephys import arch, cache, memory
+from movephys.arch import PAGE_SIZE
+from movephys.arch import i386 as arch_i386
 from movephys.probes import kconfig
 from movephys.spec import load_spec
 from movephys.syscall.identity import QueryAnswer, query_own_frame
 from movephys.syscall.kallsyms import KallsymsError, read_kallsyms
-from movephys.syscall.native import STATUS_SENTINEL, CallResult
+from movephys.syscall.native import MPOL_MF_MOVE, STATUS_SENTINEL, CallResult
 
 PATHS = ("ia32_binary", "int80")
 HELPER_SOURCE = Path(__file__).parent / "helpers" / "compat32.c"
 GCC_FLAGS = ("-m32", "-O2", "-Wall")
-I386_MOVE_PAGES = 317
-I386_GETPID = 20
 HELPER_TIMEOUT_S = 60.0
 BUILD_TIMEOUT_S = 120.0
 
@@ -90,15 +89,6 @@ class OwnPagesResult:
 # -- why a path cannot run ----------------------------------------------------
 
 
-def cache_dir(env: dict[str, str] | None = None) -> Path:
-    env = dict(os.environ) if env is None else env
-    if env.get("MOVEPHYS_CACHE"):
-        return Path(env["MOVEPHYS_CACHE"])
-    if env.get("XDG_CACHE_HOME"):
-        return Path(env["XDG_CACHE_HOME"]) / "movephys"
-    return Path("/tmp/movephys-cache")
-
-
 def emulation_reason(
     config: dict[str, str] | None, cmdline: str, has_ia32_entries: bool | None
 ) -> str | None:
@@ -122,15 +112,15 @@ def emulation_reason(
 
 
 def _machine_emulation_reason() -> str | None:
-    if platform.machine() != "x86_64":
-        return f"not an x86_64 machine ({platform.machine()})"
+    if arch.compat() is None:
+        return f"{platform.machine()} has no 32-bit ABI this suite calls (only x86_64's IA32)"
     found = kconfig.read_config()
     try:
         cmdline = Path("/proc/cmdline").read_text()
     except OSError:
         cmdline = ""
     try:
-        has_entries: bool | None = "__ia32_sys_move_pages" in read_kallsyms()
+        has_entries: bool | None = arch_i386.ABI.entry_symbols("move_pages")[0] in read_kallsyms()
     except KallsymsError:
         has_entries = None
     return emulation_reason(dict(found[0]) if found else None, cmdline, has_entries)
@@ -165,7 +155,7 @@ def _first_error_line(stderr: str) -> str:
 def build_helper(directory: Path | None = None) -> Path:
     """The compiled helper, built once per source version; CompatUnavailable when it cannot be."""
     source = HELPER_SOURCE.read_bytes()
-    directory = cache_dir() if directory is None else directory
+    directory = cache.cache_dir() if directory is None else directory
     target = directory / f"compat32-{_helper_key(source)}"
     if os.access(target, os.X_OK):
         return target
@@ -295,7 +285,7 @@ def _int80_reason() -> str | None:
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller
         try:
-            ret, _ = int80(I386_GETPID)
+            ret, _ = int80(arch_i386.ABI.getpid_nr)
             os._exit(0 if ret == os.getpid() else 1)
         except BaseException:  # noqa: B036 - anything at all means "unusable"
             os._exit(2)
@@ -386,51 +376,51 @@ def _require(path: str) -> None:
 
 
 def move_phys_pages(
-    path: str,
     nr: int,
     pages: bytes | None,
     nodes: Sequence[int] | None,
+    status: int | None,
     flags: int,
     *,
+    path: str,
     syscall_nr: int,
-    status_len: int | None = -1,
     status_fill: int = STATUS_SENTINEL,
 ) -> CallResult:
-    """move_phys_pages from a 32-bit caller; ``pages`` is the array's raw bytes.
+    """move_phys_pages from a 32-bit caller: native.move_phys_pages' arguments, then ``path``.
 
-    The caller lays the array out as the 32-bit program would (4-byte
-    elements, or 8-byte ones to reproduce the uint64_t misreading).
-    ``status_len`` defaults to ``nr`` entries; None passes NULL.
+    ``pages`` is the array's raw bytes, laid out as the 32-bit program would
+    (:func:`pointer_array`: 4-byte elements, or 8-byte ones to reproduce the
+    uint64_t misreading). ``status`` is the length of a fresh status array,
+    None for NULL.
     """
     _require(path)
-    length = nr if status_len == -1 else status_len
     if path == "ia32_binary":
         return _helper_call(
-            "move_phys_pages", syscall_nr, nr, pages, nodes, length, flags, status_fill=status_fill
+            "move_phys_pages", syscall_nr, nr, pages, nodes, status, flags, status_fill=status_fill
         )
-    return _int80_call(syscall_nr, (), nr, pages, nodes, length, flags, status_fill)
+    return _int80_call(syscall_nr, (), nr, pages, nodes, status, flags, status_fill)
 
 
 def move_pages(
-    path: str,
     pid: int,
     nr: int,
     pages: bytes | None,
     nodes: Sequence[int] | None,
+    status: int | None,
     flags: int,
     *,
-    status_len: int | None = -1,
+    path: str,
     status_fill: int = STATUS_SENTINEL,
 ) -> CallResult:
-    """Mainline move_pages from a 32-bit caller (i386 number 317)."""
+    """Mainline move_pages from a 32-bit caller: native.move_pages' arguments, then ``path``."""
     _require(path)
-    length = nr if status_len == -1 else status_len
+    number = arch_i386.ABI.move_pages_nr
     if path == "ia32_binary":
         return _helper_call(
-            "move_pages", I386_MOVE_PAGES, nr, pages, nodes, length, flags,
+            "move_pages", number, nr, pages, nodes, status, flags,
             pid=pid, status_fill=status_fill,
         )
-    return _int80_call(I386_MOVE_PAGES, (pid,), nr, pages, nodes, length, flags, status_fill)
+    return _int80_call(number, (pid,), nr, pages, nodes, status, flags, status_fill)
 
 
 def move_pages_own(path: str, count: int) -> OwnPagesResult:
@@ -444,21 +434,21 @@ def move_pages_own(path: str, count: int) -> OwnPagesResult:
     if path == "ia32_binary":
         answer = run_helper(
             [
-                "which=move_pages", f"nr={I386_MOVE_PAGES}", "pid=0", f"own={count}",
-                "pages=own", f"count={count}", f"status={count}", "nodes=queried",
-                "query_first=1", "flags=2",
+                "which=move_pages", f"nr={arch_i386.ABI.move_pages_nr}", "pid=0",
+                f"own={count}", "pages=own", f"count={count}", f"status={count}",
+                "nodes=queried", "query_first=1", f"flags={MPOL_MF_MOVE}",
             ]
         )
         return OwnPagesResult(
             _result(answer["query"]), _result(answer), tuple(answer["addresses"])
         )
-    with memory.anonymous(count * memory.PAGE_SIZE, below_4g=True) as own:
+    with memory.anonymous(count * PAGE_SIZE, below_4g=True) as own:
         own.madvise(0, own.length, memory.MADV_NOHUGEPAGE)
         own.touch()
         addresses = tuple(own.page(i) for i in range(count))
         pointers = b"".join(a.to_bytes(4, "little") for a in addresses)
-        query = move_pages(path, 0, count, pointers, None, 0)
-        move = move_pages(path, 0, count, pointers, list(query.status), 2)
+        query = move_pages(0, count, pointers, None, count, 0, path=path)
+        move = move_pages(0, count, pointers, list(query.status), count, MPOL_MF_MOVE, path=path)
     return OwnPagesResult(query, move, addresses)
 
 
@@ -469,7 +459,9 @@ def query_probe(syscall_nr: int) -> QueryAnswer:
         raise CompatUnavailable(unavailable_reason("int80") or "no 32-bit caller")
 
     def call(phys: int) -> tuple[int, int]:
-        result = move_phys_pages(path, 1, pointer_array([phys]), None, 0, syscall_nr=syscall_nr)
+        result = move_phys_pages(
+            1, pointer_array([phys]), None, 1, 0, path=path, syscall_nr=syscall_nr
+        )
         return result.ret, result.status[0]
 
     return query_own_frame(call, below=1 << load_spec().element_width("compat"))
@@ -483,8 +475,6 @@ def probe_int80(syscall_nr: int) -> tuple[int, int]:
     """
     for path in ("int80", "ia32_binary"):
         if unavailable_reason(path) is None:
-            result = move_phys_pages(
-                path, 0, None, None, -1, syscall_nr=syscall_nr, status_len=None
-            )
+            result = move_phys_pages(0, None, None, None, -1, path=path, syscall_nr=syscall_nr)
             return result.ret, result.errno
     raise CompatUnavailable(unavailable_reason("int80") or "no 32-bit caller")

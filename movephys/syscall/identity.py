@@ -32,10 +32,12 @@ Nothing in this module calls a syscall number before static confirmation.
 from __future__ import annotations
 
 import errno as errno_names
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from movephys import arch
+from movephys.spec import load_spec
 from movephys.syscall import kcore
 from movephys.syscall.kallsyms import KALLSYMS, Kallsyms, KallsymsError, read_kallsyms
 from movephys.syscall.numbers import NumberSource, SyscallNumbers
@@ -45,33 +47,18 @@ COMPAT = "compat"
 LEVEL_TABLE = "sys_call_table"
 LEVEL_FALLBACK = "kallsyms+headers"
 
-ENTRY_SYMBOLS: Mapping[str, tuple[str, ...]] = {
-    NATIVE: ("__x64_sys_move_phys_pages",),
-    COMPAT: ("__ia32_sys_move_phys_pages", "__ia32_compat_sys_move_phys_pages"),
-}
-TABLE_SYMBOLS: Mapping[str, str] = {NATIVE: "sys_call_table", COMPAT: "ia32_sys_call_table"}
-SYMBOL_PREFIX: Mapping[str, str] = {NATIVE: "__x64_sys_", COMPAT: "__ia32_sys_"}
+CALL = "move_phys_pages"
 
-# Mainline syscalls (same number on x86_64 and i386) at numbers an RFC used or
-# a port might pick: calling one of these by mistake runs a different syscall.
-MAINLINE_AT: Mapping[int, str] = {
-    454: "futex_wake",
-    455: "futex_wait",
-    456: "futex_requeue",
-    457: "statmount",
-    458: "listmount",
-    459: "lsm_get_self_attr",
-    460: "lsm_set_self_attr",
-    461: "lsm_list_modules",
-    462: "mseal",
-    463: "setxattrat",
-    464: "getxattrat",
-    465: "listxattrat",
-    466: "removexattrat",
-    467: "open_tree_attr",
-    468: "file_getattr",
-    469: "file_setattr",
-}
+
+def entry_abi(entry: str) -> arch.Abi | None:
+    """The ABI whose table holds ``entry``: the machine's own, or its 32-bit one."""
+    return arch.host() if entry == NATIVE else arch.compat()
+
+
+def mainline_at(nr: int) -> str | None:
+    """The mainline call at ``nr`` (spec/numbers.toml, collisions), if any."""
+    return next((row.name for row in load_spec().collisions if row.nr == nr), None)
+
 
 PROBE_TEXT = "move_phys_pages(0, NULL, NULL, NULL, -1)"
 QUERY_PROBE_TEXT = "move_phys_pages(1, [frame], NULL, status, 0)"
@@ -134,15 +121,16 @@ def _refuse(entry: str, nr: int | None, reason: str) -> EntryConfirmation:
     return EntryConfirmation(entry, nr, False, None, reason)
 
 
-def _entry_symbol(entry: str, symbols: Kallsyms) -> str | None:
-    return next((name for name in ENTRY_SYMBOLS[entry] if name in symbols), None)
+def _entry_symbol(abi: arch.Abi, symbols: Kallsyms) -> str | None:
+    return next((name for name in abi.entry_symbols(CALL) if name in symbols), None)
 
 
-def _missing_symbol_reason(entry: str, symbols: Kallsyms, kallsyms_path: str) -> str:
-    wanted = ENTRY_SYMBOLS[entry][0]
-    if entry == NATIVE or _entry_symbol(NATIVE, symbols) is None:
+def _missing_symbol_reason(abi: arch.Abi, symbols: Kallsyms, kallsyms_path: str) -> str:
+    wanted = abi.entry_symbols(CALL)[0]
+    native = arch.host()
+    if abi == native or _entry_symbol(native, symbols) is None:
         return f"no {wanted} in {kallsyms_path}: this kernel has no move_phys_pages"
-    if "__ia32_sys_move_pages" not in symbols:
+    if abi.entry_symbols("move_pages")[0] not in symbols:
         return f"no {wanted} in {kallsyms_path}: this kernel has no IA32 emulation"
     return f"no {wanted} in {kallsyms_path}: this kernel has no 32-bit move_phys_pages entry"
 
@@ -151,7 +139,9 @@ def _table_check(
     entry: str, nr: int, symbol: str, symbols: Kallsyms, kcore_path: str | Path
 ) -> EntryConfirmation | str:
     """The table level's verdict, or why the table could not be read (a str)."""
-    table_name = TABLE_SYMBOLS[entry]
+    abi = entry_abi(entry)
+    assert abi is not None
+    table_name = abi.table_symbol
     table = symbols.address(table_name)
     if table is None:
         return (
@@ -161,7 +151,7 @@ def _table_check(
     if symbols.addresses_hidden:
         return "kallsyms addresses are hidden (run as root)"
     try:
-        target = kcore.read_u64(table + 8 * nr, kcore_path)
+        target = kcore.read_u64(table + arch.host().pointer_bits // 8 * nr, kcore_path)
     except kcore.KcoreError as error:
         return str(error)
     expected = symbols.address(symbol)
@@ -188,9 +178,10 @@ def _fallback_check(
     other = source.table.get(nr)
     if other is not None and other != "move_phys_pages":
         return _refuse(entry, nr, f"{nr} is __NR_{other} in the headers read, not move_phys_pages")
-    mainline = MAINLINE_AT.get(nr)
-    if mainline is not None:
-        mainline_symbol = SYMBOL_PREFIX[entry] + mainline
+    mainline = mainline_at(nr)
+    abi = entry_abi(entry)
+    if mainline is not None and abi is not None:
+        mainline_symbol = abi.entry_symbols(mainline)[0]
         if mainline_symbol in symbols:
             return _refuse(
                 entry, nr, f"{nr} is {mainline} on this kernel ({mainline_symbol} in kallsyms)"
@@ -213,9 +204,12 @@ def confirm_entry(
     kcore_path: str | Path = kcore.KCORE,
 ) -> EntryConfirmation:
     """Static confirmation of one entry, from kernel symbols and memory only (no call)."""
-    symbol = _entry_symbol(entry, symbols)
+    abi = entry_abi(entry)
+    if abi is None:
+        return _refuse(entry, source.nr, f"{arch.host().name} has no 32-bit ABI to call from")
+    symbol = _entry_symbol(abi, symbols)
     if symbol is None:
-        return _refuse(entry, source.nr, _missing_symbol_reason(entry, symbols, kallsyms_path))
+        return _refuse(entry, source.nr, _missing_symbol_reason(abi, symbols, kallsyms_path))
     if source.nr is None:
         option = "--syscall-nr" if entry == NATIVE else "--compat-syscall-nr"
         return _refuse(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from movephys import arch
+
 KALLSYMS = "/proc/kallsyms"
-SYSCALL_ENTRY_PREFIXES = ("__x64_sys_", "__ia32_sys_", "__ia32_compat_sys_", "__x32_compat_sys_")
 
 
 class KallsymsError(OSError):
@@ -34,7 +35,7 @@ class Kallsyms:
     def syscall_symbol_at(self, address: int) -> str | None:
         """The syscall entry symbol (``__x64_sys_*``, ``__ia32_*``) at ``address``, else None."""
         for name in self.names_at.get(address, []):
-            if name.startswith(SYSCALL_ENTRY_PREFIXES):
+            if name.startswith(arch.entry_prefixes()):
                 return name
         return None
 

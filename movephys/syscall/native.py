@@ -21,8 +21,8 @@ from typing import Any
 
 from cffi import FFI
 
+from movephys import arch
 from movephys.spec import load_spec
-from movephys.syscall.numbers import move_pages_nr
 
 STATUS_SENTINEL = 0x5A5A5A5A
 
@@ -148,7 +148,7 @@ def move_pages(
     status_fill: int = STATUS_SENTINEL,
 ) -> CallResult:
     """Mainline move_pages(pid, nr, pages, nodes, status, flags); pages are virtual addresses."""
-    number = move_pages_nr() if syscall_nr is None else syscall_nr
+    number = arch.host().move_pages_nr if syscall_nr is None else syscall_nr
     arrays = _Arrays(pages, nodes, status, status_fill)
     ret, err = raw_syscall(
         number, pid, nr, arrays.pages_addr, arrays.nodes_addr, arrays.status_addr, flags

@@ -15,44 +15,16 @@ Nothing here calls a syscall: numbers are only confirmed by
 from __future__ import annotations
 
 import os
-import platform
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from movephys import arch
+
 SYSCALL_NAME = "move_phys_pages"
 ENV_NATIVE = "MOVEPHYS_SYSCALL_NR"
 ENV_COMPAT = "MOVEPHYS_COMPAT_SYSCALL_NR"
-
-# move_pages is mainline; its numbers are ABI and never change.
-MOVE_PAGES_NR: Mapping[str, int] = {"x86_64": 279, "i386": 317, "aarch64": 239}
-
-# Relative to a --kernel-headers DIR: an installed header tree
-# (make headers_install INSTALL_HDR_PATH=DIR or DIR/include), a build tree
-# (generated uapi headers) or a source tree (asm-generic, native only).
-NATIVE_HEADERS_IN_DIR = (
-    "include/asm/unistd_64.h",
-    "asm/unistd_64.h",
-    "arch/x86/include/generated/uapi/asm/unistd_64.h",
-    "include/uapi/asm-generic/unistd.h",
-    "asm-generic/unistd.h",
-)
-COMPAT_HEADERS_IN_DIR = (
-    "include/asm/unistd_32.h",
-    "asm/unistd_32.h",
-    "arch/x86/include/generated/uapi/asm/unistd_32.h",
-)
-SYSTEM_NATIVE_HEADERS = (
-    "/usr/include/x86_64-linux-gnu/asm/unistd_64.h",
-    "/usr/include/asm/unistd_64.h",
-    "/usr/include/asm-generic/unistd.h",
-)
-SYSTEM_COMPAT_HEADERS = (
-    "/usr/include/x86_64-linux-gnu/asm/unistd_32.h",
-    "/usr/include/i386-linux-gnu/asm/unistd_32.h",
-    "/usr/include/asm/unistd_32.h",
-)
 
 _NR_DEFINE = re.compile(r"^\s*#\s*define\s+__NR_(\w+)\s+\(?\s*(0[xX][0-9a-fA-F]+|\d+)\s*\)?\s*$")
 
@@ -169,20 +141,21 @@ def resolve(
     *,
     explicit_compat: int | str | None = None,
     env: Mapping[str, str] | None = None,
-    system_native: Iterable[str] = SYSTEM_NATIVE_HEADERS,
-    system_compat: Iterable[str] = SYSTEM_COMPAT_HEADERS,
+    native_abi: arch.Abi | None = None,
+    compat_abi: arch.Abi | None = None,
 ) -> SyscallNumbers:
-    """Resolve both numbers in the documented order; see the module docstring."""
+    """Resolve both numbers in the documented order; see the module docstring.
+
+    The header paths are those of the machine's ABIs unless given.
+    """
     env = os.environ if env is None else env
-    if kernel_headers is not None:
-        root = Path(kernel_headers)
-        if not root.is_dir():
-            raise SyscallNumberError(f"--kernel-headers: {root} is not a directory")
-        native_paths = [root / rel for rel in NATIVE_HEADERS_IN_DIR]
-        compat_paths = [root / rel for rel in COMPAT_HEADERS_IN_DIR]
-    else:
-        native_paths = [Path(p) for p in system_native]
-        compat_paths = [Path(p) for p in system_compat]
+    native_abi = native_abi or arch.host()
+    compat_abi = compat_abi or arch.compat()
+    root = None if kernel_headers is None else Path(kernel_headers)
+    if root is not None and not root.is_dir():
+        raise SyscallNumberError(f"--kernel-headers: {root} is not a directory")
+    native_paths = _header_paths(native_abi, root)
+    compat_paths = [] if compat_abi is None else _header_paths(compat_abi, root)
 
     native_headers = number_from_headers(native_paths)
     compat_headers = number_from_headers(compat_paths)
@@ -194,12 +167,7 @@ def resolve(
     )
 
 
-def move_pages_nr(machine: str | None = None) -> int:
-    """The mainline move_pages number for this machine (or ``machine``)."""
-    arch = machine or platform.machine()
-    if arch in ("i686", "i586", "i486"):
-        arch = "i386"
-    try:
-        return MOVE_PAGES_NR[arch]
-    except KeyError:
-        raise SyscallNumberError(f"no move_pages number known for machine {arch!r}") from None
+def _header_paths(abi: arch.Abi, root: Path | None) -> list[Path]:
+    if root is None:
+        return [Path(path) for path in abi.system_headers]
+    return [root / relative for relative in abi.headers_in_dir]

@@ -66,13 +66,6 @@ def default_patches() -> tuple[Path, ...]:
     return tuple(sorted(PATCH_DIR.glob("*.patch")))
 
 
-def default_cache_dir() -> Path:
-    if explicit := os.environ.get("MOVEPHYS_CACHE"):
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "movephys"
-
-
 def missing_build_packages() -> list[str]:
     """Debian packages whose absence would stop the build."""
     missing = [pkg for tool, pkg in _REQUIRED_TOOLS.items() if shutil.which(tool) is None]

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from movephys import cache
 from movephys.casestream import StreamError, read_stream
 from movephys.vm import boot, build, run, soak
 from movephys.vm.ending import EXIT_HARNESS, EXIT_INTERRUPTED, Ending
@@ -41,7 +42,7 @@ def _add_kernel_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--debug", action="store_true",
                        help="add kernel/config/debug.config (DEBUG_VM, PROVE_LOCKING, KASAN)")
     group.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    group.add_argument("--cache-dir", type=Path, default=build.default_cache_dir())
+    group.add_argument("--cache-dir", type=Path, default=cache.cache_dir())
 
 
 def _add_vm_options(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from movephys import cache
 from movephys.casestream import read_stream
 from movephys.probes.kmsg import problem_lines
 from movephys.vm import boot, build, config
@@ -140,7 +141,7 @@ def build_request(source: Path = build.DEFAULT_SOURCE, cache_dir: Path | None = 
         config.BASE_FRAGMENT,)
     return build.BuildRequest(
         source=source, patches=() if source.is_dir() else build.default_patches(),
-        fragments=fragments, cache_dir=cache_dir or build.default_cache_dir(),
+        fragments=fragments, cache_dir=cache_dir or cache.cache_dir(),
         jobs=max(1, jobs or os.cpu_count() or 1),
     )
 

@@ -218,9 +218,11 @@ class NumbersDirective(SpecDirective):
         for series in series_names:
             by_abi = {number.abi: str(number.nr) for number in spec.numbers_for(series)}
             rows.append([series, *(by_abi.get(abi, "") for abi in abis)])
+        used = {number.nr for number in spec.numbers}
         taken = [
             f"{collision.nr} to :fn:`{collision.name}` in Linux {collision.since}"
             for collision in spec.collisions
+            if collision.nr in used
         ]
         if len(taken) > 1:
             taken[-1] = "and " + taken[-1]
