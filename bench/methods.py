@@ -18,7 +18,7 @@ from bench.measure import Mover
 from bench.plan import COPY, PHYS, REVERSE, TRANSLATE
 from bench.translate import Translation, translate
 from bench.workload import Target
-from movephys import memory
+from movephys import arch, memory
 from movephys.syscall import native
 from movephys.syscall.native import CallResult
 
@@ -79,7 +79,7 @@ def phys(job: Job) -> Mover:
 
     def work(_: None) -> CallResult:
         count = len(pfns)
-        addresses = [pfn * memory.PAGE_SIZE for pfn in pfns]
+        addresses = [pfn * arch.PAGE_SIZE for pfn in pfns]
         return native.move_phys_pages(
             count, addresses, [node] * count, count, native.MPOL_MF_MOVE, syscall_nr=nr
         )
@@ -150,7 +150,7 @@ def reverse_translation(job: Job) -> Mover:
 
 def copy(job: Job) -> Mover:
     """The floor: memcpy of K pages from a buffer on the source node to one on the target."""
-    length = len(job.targets) * memory.PAGE_SIZE
+    length = len(job.targets) * arch.PAGE_SIZE
 
     def prepare() -> tuple[ExitStack, memory.Mapping, memory.Mapping]:
         stack = ExitStack()

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from bench import report
-from movephys.vm import boot, build
+from movephys import cache
+from movephys.vm import boot
 from movephys.vm import run as vm_run
 from movephys.vm.errors import RunnerError
 
@@ -40,7 +41,7 @@ def _in_vm(kernel: vm_run.Kernel, out: Path, timeout_s: float,
            guest_command: list[str]) -> int:
     print(f"bench: in the VM: {' '.join(guest_command)}", flush=True)
     options = vm_run.VmOptions(nodes=boot.two_nodes(), accel="auto", timeout=timeout_s,
-                               cache_dir=build.default_cache_dir(), echo=False)
+                               cache_dir=cache.cache_dir(), echo=False)
     job = vm_run.run_in_fresh_workdir(kernel, shlex.join(guest_command), options,
                                       vm_run.CHECKOUT / "build" / "results", rwdirs=(out,))
     print(job.boot.output, end="", flush=True)

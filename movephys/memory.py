@@ -22,9 +22,8 @@ from pathlib import Path
 
 from cffi import FFI
 
+from movephys.arch import PAGE_SIZE
 from movephys.syscall import native
-
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 PROT_NONE = 0x0
 PROT_READ = 0x1

@@ -8,10 +8,11 @@ import pytest
 from suitekit import owned
 from suitekit.calls import QUERY, Caller, describe_result
 from suitekit.expect import check_errno, check_status
-from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, node_of_pfn, pfn_of
+from suitekit.machine import node_of_pfn, pfn_of
 from suitekit.verify import frames
 
 from movephys import memory
+from movephys.arch import PAGE_SIZE, pfn_to_phys
 from movephys.probes import nodes as node_probe
 from movephys.syscall.native import RawPointer
 
@@ -56,7 +57,7 @@ def test_enodev(case: BadNode, caller: Caller) -> None:
     node = case.node()
     with owned.private_anon() as page:
         before = frames(page.named)
-        result = caller([before[page.named[0]] << PAGE_SHIFT], [node])
+        result = caller([pfn_to_phys(before[page.named[0]])], [node])
         what = f"target node {node} ({describe_result(result)})"
         check_errno(result.ret, result.errno, case.row, what)
         assert frames(page.named) == before, f"the page moved anyway: {what}"
@@ -87,7 +88,7 @@ def test_efault(case: Efault, caller: Caller) -> None:
         pfn = before[page.named[0]]
         node = node_of_pfn(pfn)
         assert node is not None
-        pages = RawPointer(bad.addr) if case.array == "pages" else [pfn << PAGE_SHIFT]
+        pages = RawPointer(bad.addr) if case.array == "pages" else [pfn_to_phys(pfn)]
         nodes = (
             QUERY
             if case.mode == "query"
@@ -108,7 +109,7 @@ def test_efault_keeps_earlier_side_effects(caller: Caller, two_nodes: tuple[int,
         pfn = before[page.named[0]]
         start = node_of_pfn(pfn)
         target = two_nodes[1] if start == two_nodes[0] else two_nodes[0]
-        array.write(PAGE_SIZE - 8, (pfn << PAGE_SHIFT).to_bytes(8, "little"))
+        array.write(PAGE_SIZE - 8, pfn_to_phys(pfn).to_bytes(8, "little"))
         array.mprotect(PAGE_SIZE, PAGE_SIZE, memory.PROT_NONE)
         result = caller(RawPointer(array.addr + PAGE_SIZE - 8), [target, target], count=2)
         what = f"entry 0 {page.what}, entry 1 in a PROT_NONE page ({describe_result(result)})"

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from suitekit import owned
 from suitekit.calls import MPOL_MF_MOVE, Caller, describe_result
-from suitekit.machine import PAGE_SHIFT, node_of_pfn, pfn_of
+from suitekit.machine import node_of_pfn, pfn_of
 
 from movephys import memory
+from movephys.arch import pfn_to_phys, phys_to_pfn
 from movephys.probes import memblocks
 from movephys.probes import nodes as node_probe
 from movephys.syscall import compat
@@ -43,7 +44,7 @@ EACH_PATH = pytest.mark.parametrize("path", compat.PATHS, indirect=True)
 def node_below_4g() -> int | None:
     """An allowed node with memory below 4 GiB physical (first-touch may land above it)."""
     for node in node_probe.allowed_memory_nodes():
-        if any(span.start < FOUR_GIB >> PAGE_SHIFT for span in node_probe.node_pfn_ranges(node)):
+        if any(span.start < phys_to_pfn(FOUR_GIB) for span in node_probe.node_pfn_ranges(node)):
             return node
     return None
 
@@ -55,7 +56,7 @@ def low_pages() -> Iterator[list[int]]:
         node = node_below_4g()
         if node is not None:
             memory.place_on_node(list(pages.named), node)
-        phys = [pfn << PAGE_SHIFT for pfn in map(pfn_of, pages.named) if pfn is not None]
+        phys = [pfn_to_phys(pfn) for pfn in map(pfn_of, pages.named) if pfn is not None]
         low = [address for address in phys if address < FOUR_GIB][:2]
         if node is None:
             pytest.skip("no allowed memory node has memory below 4 GiB physical")
@@ -153,9 +154,9 @@ def test_compat_move_and_query_agree(
         "the same status from both"
     )
     for address, node in zip(low_pages, queried.status, strict=True):
-        assert node == node_of_pfn(address >> PAGE_SHIFT), (
+        assert node == node_of_pfn(phys_to_pfn(address)), (
             f"{path} query of {address:#x} gave {node}, sysfs says node "
-            f"{node_of_pfn(address >> PAGE_SHIFT)}"
+            f"{node_of_pfn(phys_to_pfn(address))}"
         )
 
 

@@ -17,9 +17,10 @@ from suitekit import owned
 from suitekit.calls import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, Caller, describe_result
 from suitekit.child import holding_child
 from suitekit.expect import check_status
-from suitekit.machine import PAGE_SHIFT, home_and_other, node_of_pfn, pfn_of
+from suitekit.machine import home_and_other, node_of_pfn, pfn_of
 from suitekit.verify import frames, move_and_verify
 
+from movephys.arch import pfn_to_phys
 from movephys.probes import cgroups
 from movephys.verdicts import broken
 
@@ -78,7 +79,7 @@ def test_cpuset_eacces(case: CpusetCase, caller: Caller, two_nodes: tuple[int, i
         cgroups.cpuset_group(mems=[home]) as group,
         holding_child(lambda: page_in_cpuset(group)) as (_, (pid, pfn)),
     ):
-        result = caller([pfn << PAGE_SHIFT], [target], case.flags)
+        result = caller([pfn_to_phys(pfn)], [target], case.flags)
         what = (
             f"a page of process {pid} in cpuset {group.name} (mems {home}) moved to node "
             f"{target} ({describe_result(result)})"
@@ -97,7 +98,7 @@ def test_cpuset_intersection_eacces(caller: Caller, two_nodes: tuple[int, int]) 
             holding_child(lambda: join_and_map(group, page)) as (child, child_pfn),
         ):
             check_child_maps(child, child_pfn, pfn)
-            result = caller([pfn << PAGE_SHIFT], [target], MPOL_MF_MOVE_ALL)
+            result = caller([pfn_to_phys(pfn)], [target], MPOL_MF_MOVE_ALL)
             what = (
                 f"{page.what} mapped by the test (all nodes) and by a child in cpuset "
                 f"{group.name} (mems {home}), moved to node {target} ({describe_result(result)})"
@@ -116,7 +117,7 @@ def test_cpuset_allows_after_widening(caller: Caller, two_nodes: tuple[int, int]
         ):
             pfn = frames(page.named)[page.named[0]]
             check_child_maps(child, child_pfn, pfn)
-            refused = caller([pfn << PAGE_SHIFT], [target], MPOL_MF_MOVE_ALL)
+            refused = caller([pfn_to_phys(pfn)], [target], MPOL_MF_MOVE_ALL)
             what = f"{page.what} of a child in cpuset {group.name} (mems {home})"
             check_status(
                 0, refused.status[0], "cpuset_denies", f"{what} ({describe_result(refused)})"

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import pytest
 from suitekit import batch
 from suitekit.calls import MPOL_MF_MOVE, Caller, describe_result
-from suitekit.machine import STAT_CHUNK
 from suitekit.verify import TRANSIENT_STATUS
 
+from movephys.arch import STAT_CHUNK
 from movephys.syscall import compat, native
 from movephys.verdicts import broken
 

@@ -16,9 +16,11 @@ import pytest
 from suitekit import owned, targets
 from suitekit.calls import MPOL_MF_MOVE, Caller, describe_result
 from suitekit.expect import check_status
-from suitekit.machine import PAGE_SHIFT, node_of_pfn, phys_of
+from suitekit.machine import node_of_pfn, phys_of
 from suitekit.targets import Target
 from suitekit.verify import move_and_verify
+
+from movephys.arch import phys_to_pfn
 
 pytestmark = [pytest.mark.needs_syscall, pytest.mark.needs_root]
 
@@ -93,10 +95,10 @@ def test_offset_in_page_same_as_aligned(
         phys = phys_of(page.named[0])
         if mode == "move":
             first, second = request.getfixturevalue("two_nodes")
-            target = second if node_of_pfn(phys >> PAGE_SHIFT) == first else first
+            target = second if node_of_pfn(phys_to_pfn(phys)) == first else first
             move_and_verify(caller, page, target, MPOL_MF_MOVE, "moved", offset=OFFSET)
             return
-        node = node_of_pfn(phys >> PAGE_SHIFT)
+        node = node_of_pfn(phys_to_pfn(phys))
         result = caller.query([phys, phys + OFFSET])
         what = f"{page.what} at {phys:#x}, queried at {phys:#x} and {phys + OFFSET:#x}"
         check_status(

@@ -16,9 +16,11 @@ from suitekit import owned as producers
 from suitekit.calls import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, Caller, describe_result
 from suitekit.child import holding_child
 from suitekit.expect import check_status
-from suitekit.machine import PAGE_SHIFT, node_of_pfn, other_node, phys_of
+from suitekit.machine import node_of_pfn, other_node, phys_of
 from suitekit.owned import OwnedMemory
 from suitekit.verify import frames, move_and_verify
+
+from movephys.arch import pfn_to_phys
 
 pytestmark = [
     pytest.mark.needs_syscall,
@@ -81,7 +83,7 @@ def test_shared_after_fork(case: SharedCase, caller: Caller, two_nodes: tuple[in
             move_and_verify(caller, owned, target, case.flags, case.row)
             return
         pfn = frames(owned.named)[owned.named[0]]
-        result = caller([pfn << PAGE_SHIFT], [target], case.flags)
+        result = caller([pfn_to_phys(pfn)], [target], case.flags)
         what = f"{owned.what} shared with child {child} after fork ({describe_result(result)})"
         check_status(0, result.status[0], case.row, what, node=target)
         assert frames(owned.named)[owned.named[0]] == pfn, (
@@ -94,7 +96,7 @@ def test_already_on_target(caller: Caller, two_nodes: tuple[int, int]) -> None:
         pfn = frames(owned.named)[owned.named[0]]
         node = node_of_pfn(pfn)
         assert node is not None
-        result = caller([pfn << PAGE_SHIFT], [node])
+        result = caller([pfn_to_phys(pfn)], [node])
         what = f"{owned.what} already on node {node} ({describe_result(result)})"
         check_status(0, result.status[0], "already_on_target", what, node=node)
         assert result.ret == 0, f"ret {result.ret} for a page already in place: {what}"
@@ -132,7 +134,7 @@ def test_stale_address_not_moved_again(caller: Caller, two_nodes: tuple[int, int
         assert start is not None
         report = move_and_verify(caller, owned, other_node(start, two_nodes), MPOL_MF_MOVE, "moved")
         addr = owned.named[0]
-        old_phys = report.before[addr] << PAGE_SHIFT
+        old_phys = pfn_to_phys(report.before[addr])
         queried = caller.query_one(old_phys)
         assert queried in (start, -errno.ENOENT), (
             f"query of the old address {old_phys:#x} = {queried}: the old frame is on node "

@@ -14,8 +14,9 @@ import pytest
 from suitekit import credentials, owned
 from suitekit.calls import MPOL_MF_MOVE, Caller, describe_result
 from suitekit.expect import check_errno, check_status
-from suitekit.machine import PAGE_SHIFT, node_of_pfn, pfn_of
+from suitekit.machine import node_of_pfn, pfn_of
 
+from movephys.arch import pfn_to_phys
 from movephys.probes import caps
 from movephys.probes.child import run_in_child
 from movephys.syscall import native
@@ -64,7 +65,7 @@ def test_eperm(who: str, mode: Mode, caller: Caller) -> None:
         assert node is not None
         # Aimed at the node the page is on: a kernel that wrongly lets the call
         # through still moves nothing.
-        result, creds = call_as(who, caller, pfn << PAGE_SHIFT, node, mode, MPOL_MF_MOVE)
+        result, creds = call_as(who, caller, pfn_to_phys(pfn), node, mode, MPOL_MF_MOVE)
         check_errno(
             result.ret,
             result.errno,
@@ -90,7 +91,7 @@ def test_cap_sys_admin_nonroot_allowed(
             assert target is not None
             credentials.sys_admin_as_nobody()
             nodes = None if mode.query else [target]
-            return pfn, node, target, caller([pfn << PAGE_SHIFT], nodes, MPOL_MF_MOVE)
+            return pfn, node, target, caller([pfn_to_phys(pfn)], nodes, MPOL_MF_MOVE)
 
     pfn, node, target, result = run_in_child(in_child)
     what = (
@@ -126,7 +127,7 @@ def test_bad_flags_einval(flag: BadFlag, who: str, caller: Caller) -> None:
         assert pfn is not None
         node = node_of_pfn(pfn)
         assert node is not None
-        result, creds = call_as(who, caller, pfn << PAGE_SHIFT, node, MODES[0], flag.flags)
+        result, creds = call_as(who, caller, pfn_to_phys(pfn), node, MODES[0], flag.flags)
         check_errno(
             result.ret,
             result.errno,

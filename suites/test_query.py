@@ -10,10 +10,11 @@ import pytest
 from suitekit import owned, targets
 from suitekit.calls import Caller, describe_result, describe_status
 from suitekit.expect import check_errno, check_status
-from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, STAT_CHUNK, node_of_pfn, pfn_of
+from suitekit.machine import node_of_pfn, pfn_of
 from suitekit.targets import Target
 
 from movephys import memory
+from movephys.arch import PAGE_SIZE, STAT_CHUNK, pfn_to_phys
 from movephys.syscall.native import STATUS_SENTINEL, RawPointer
 
 pytestmark = [pytest.mark.needs_syscall, pytest.mark.needs_root]
@@ -57,7 +58,7 @@ def test_query_efault_after_written_chunks(caller: Caller) -> None:
     with owned.private_anon(STAT_CHUNK) as pages, memory.anonymous(2 * PAGE_SIZE) as array:
         pfns = [pfn_of(addr) for addr in pages.named]
         assert None not in pfns
-        first_chunk = b"".join((pfn << PAGE_SHIFT).to_bytes(8, "little") for pfn in pfns)
+        first_chunk = b"".join(pfn_to_phys(pfn).to_bytes(8, "little") for pfn in pfns)
         start = PAGE_SIZE - len(first_chunk)
         array.write(start, first_chunk)
         array.mprotect(PAGE_SIZE, PAGE_SIZE, memory.PROT_NONE)

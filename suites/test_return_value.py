@@ -13,20 +13,18 @@ import pytest
 from suitekit import owned
 from suitekit.calls import Caller, describe_errno, describe_result
 from suitekit.expect import check_errno, check_status
-from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, home_and_other, node_of_pfn
+from suitekit.machine import home_and_other, node_of_pfn
 from suitekit.machine_lock import machine_lock
 from suitekit.owned import OwnedMemory
 from suitekit.verify import frames
 
-from movephys import memory
+from movephys import arch, memory
+from movephys.arch import HPAGE_SIZE, PAGE_SIZE, hugetlb_pool, pfn_to_phys
 from movephys.syscall import native
 from movephys.syscall.native import raw_syscall
 from movephys.verdicts import broken
 
 pytestmark = [pytest.mark.needs_syscall, pytest.mark.needs_root, pytest.mark.needs_two_nodes]
-
-SYS_VMSPLICE = 278  # x86_64 ABI, mainline since 2.6.17
-
 
 @contextmanager
 def held_by_pipe(page: OwnedMemory) -> Iterator[None]:
@@ -35,7 +33,7 @@ def held_by_pipe(page: OwnedMemory) -> Iterator[None]:
     try:
         with memory.anonymous(PAGE_SIZE) as iov:
             iov.write(0, page.named[0].to_bytes(8, "little") + PAGE_SIZE.to_bytes(8, "little"))
-            ret, err = raw_syscall(SYS_VMSPLICE, write_end, iov.addr, 1, 0)
+            ret, err = raw_syscall(arch.host().vmsplice_nr, write_end, iov.addr, 1, 0)
         if ret != PAGE_SIZE:
             pytest.fail(f"vmsplice of our page gave ret {ret} errno {describe_errno(err)}")
         yield
@@ -50,7 +48,7 @@ def test_pinned_page_positive_count(caller: Caller, two_nodes: tuple[int, int]) 
         before = frames(page.named)
         pfn = before[page.named[0]]
         _, target = home_and_other(pfn, two_nodes)
-        result = caller([pfn << PAGE_SHIFT], [target])
+        result = caller([pfn_to_phys(pfn)], [target])
         what = f"{page.what} held by a pipe through vmsplice ({describe_result(result)})"
         assert result.ret == 1, (
             f"ret {result.ret}, spec rule return_value.positive_not_migrated expects 1 "
@@ -59,10 +57,6 @@ def test_pinned_page_positive_count(caller: Caller, two_nodes: tuple[int, int]) 
         check_status(0, result.status[0], "batch_not_migrated", what)
         assert frames(page.named) == before, f"the page moved despite ret {result.ret}: {what}"
         assert not page.damaged(), f"data changed: {what}"
-
-
-def _hugetlb_pool(node: int) -> Path:
-    return Path(f"/sys/devices/system/node/node{node}/hugepages/hugepages-2048kB/nr_hugepages")
 
 
 def _mem_free_kb(node: int) -> int:
@@ -113,13 +107,14 @@ def node_exhausted(node: int) -> Iterator[Callable[[], str]]:
     instead of calling the OOM killer. Yields a function that (re)fills the
     node and says how far it got, for messages.
     """
-    pool = _hugetlb_pool(node)
+    pool = hugetlb_pool(node)
     if not pool.exists():
-        pytest.skip(f"no 2 MiB hugetlb pool for node {node}: {pool} absent")
+        pytest.skip(f"no hugetlb pool of {HPAGE_SIZE >> 20} MiB pages on node {node}: "
+                    f"{pool} absent")
     with machine_lock(pool):
         saved = int(pool.read_text())
         try:
-            pool.write_text(str(saved + _mem_free_kb(node) // 2048 + 16))
+            pool.write_text(str(saved + _mem_free_kb(node) * 1024 // HPAGE_SIZE + 16))
             grown, free_kb = int(pool.read_text()), _mem_free_kb(node)
             filler_pages = free_kb * 1024 // PAGE_SIZE + FILL_MARGIN_PAGES
             with memory.anonymous(filler_pages * PAGE_SIZE) as filler:
@@ -148,7 +143,7 @@ def test_enomem_leaves_status_unwritten(caller: Caller, two_nodes: tuple[int, in
         with node_exhausted(target) as exhaust:
             for _ in range(ATTEMPTS):
                 how = exhaust()
-                result = caller([frames(page.named)[page.named[0]] << PAGE_SHIFT], [target])
+                result = caller([pfn_to_phys(frames(page.named)[page.named[0]])], [target])
                 log.append(f"{how}; move_phys_pages: {describe_result(result)}")
                 if result.ret != 0:
                     break

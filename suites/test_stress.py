@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import pytest
 from suitekit import owned
 from suitekit.calls import Caller, describe_result, describe_status
-from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, node_of_pfn
+from suitekit.machine import node_of_pfn
 from suitekit.owned import OwnedMemory
 from suitekit.verify import frames
 
+from movephys.arch import PAGE_SIZE, pfn_to_phys
 from movephys.syscall.native import STATUS_SENTINEL
 
 pytestmark = [
@@ -94,7 +95,7 @@ def test_ping_pong_under_access(
                 pfns = frames(pages.named)
                 home = node_of_pfn(pfns[pages.named[0]])
                 target = two_nodes[1] if home == two_nodes[0] else two_nodes[0]
-                result = caller([pfns[a] << PAGE_SHIFT for a in pages.named], [target] * PAGES)
+                result = caller([pfn_to_phys(pfns[a]) for a in pages.named], [target] * PAGES)
                 rounds += 1
                 if result.ret < 0:
                     illegal.append(f"round {rounds}: {describe_result(result)}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from movephys import cache, memory
+from movephys import arch, cache, memory
 from movephys.probes import kconfig
 from movephys.syscall import compat
 
@@ -122,7 +122,7 @@ def test_int80_reads_32bit_elements() -> None:
     reason = compat.unavailable_reason("int80")
     if reason is not None:
         pytest.skip(reason)
-    with memory.anonymous(memory.PAGE_SIZE, below_4g=True) as page:
+    with memory.anonymous(arch.PAGE_SIZE, below_4g=True) as page:
         page.touch()
         as_u64 = page.addr.to_bytes(8, "little") * 2
         result = compat.move_pages(0, 2, as_u64, None, 2, 0, path="int80")

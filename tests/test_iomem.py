@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from movephys import arch
 from movephys.probes import iomem
 
 DATA = Path(__file__).parent / "data"
-PAGE = os.sysconf("SC_PAGE_SIZE")
+PAGE = arch.PAGE_SIZE
 BLOCK_PAGES = (128 << 20) // PAGE
 
 

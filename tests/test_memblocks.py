@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from sysfs_tree import BLOCK_SIZE, memory_tree
 
+from movephys import arch
 from movephys.probes import memblocks
 
-PAGES_PER_BLOCK = BLOCK_SIZE // os.sysconf("SC_PAGE_SIZE")
+PAGES_PER_BLOCK = BLOCK_SIZE // arch.PAGE_SIZE
 
 
 @pytest.fixture

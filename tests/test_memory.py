@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from movephys import memory
+from movephys import arch, memory
 from movephys.syscall import native
 
-PAGE = memory.PAGE_SIZE
+PAGE = arch.PAGE_SIZE
 
 
 def mapped(address: int) -> bool:

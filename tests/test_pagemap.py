@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from movephys import memory
+from movephys import arch, memory
 from movephys.probes import pagemap
 
-PAGE = pagemap.PAGE_SIZE
+PAGE = arch.PAGE_SIZE
 
 
 def fake_pagemap(path: Path, entries: dict[int, int]) -> str:

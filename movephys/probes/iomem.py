@@ -6,13 +6,13 @@ reports as an error rather than as a map of nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from movephys.arch import phys_to_pfn
+
 IOMEM = Path("/proc/iomem")
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 SYSTEM_RAM = "System RAM"
 
 
@@ -32,12 +32,12 @@ class IomemRange:
 
     @property
     def first_pfn(self) -> int:
-        return self.start // PAGE_SIZE
+        return phys_to_pfn(self.start)
 
     @property
     def end_pfn(self) -> int:
         """The PFN after the last whole or partial page of the range."""
-        return self.end // PAGE_SIZE + 1
+        return phys_to_pfn(self.end) + 1
 
 
 def parse_iomem(text: str) -> list[IomemRange]:
@@ -85,7 +85,7 @@ def kernel_code(ranges: Sequence[IomemRange] | None = None) -> IomemRange | None
 def last_ram_pfn(ranges: Sequence[IomemRange]) -> int | None:
     """The highest PFN inside System RAM, None when there is no System RAM."""
     ram = system_ram(ranges)
-    return max(r.end for r in ram) // PAGE_SIZE if ram else None
+    return phys_to_pfn(max(r.end for r in ram)) if ram else None
 
 
 def find_holes(

@@ -8,16 +8,16 @@ offline and a ``nodeX`` link names its node. Offlining is machine-wide:
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from movephys.arch import PAGE_SIZE
+
 MEMORY_ROOT = Path("/sys/devices/system/memory")
 BLOCK_SIZE_FILE = MEMORY_ROOT / "block_size_bytes"
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 OFFLINE_CANDIDATES = 8  # blocks tried before giving up; each try may migrate 128 MiB
 
 _BLOCK_DIR = re.compile(r"^memory(\d+)$")

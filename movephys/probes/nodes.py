@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from movephys.arch import NODE_ROOT
 from movephys.probes import kconfig, memblocks
 
-NODE_ROOT = Path("/sys/devices/system/node")
 STATUS = Path("/proc/self/status")
 # x86_64 allows CONFIG_NODES_SHIFT up to 10, so MAX_NUMNODES <= 1024: a node id
 # at or above this is beyond MAX_NUMNODES on any x86_64 kernel.

@@ -8,10 +8,10 @@ CAP_SYS_ADMIN, which :func:`pfn_of` reports as an error, not as PFN 0.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+from movephys.arch import PAGE_SIZE
+
 ENTRY_SIZE = 8
 PRESENT = 1 << 63
 SWAPPED = 1 << 62

@@ -281,15 +281,17 @@ def query_own_frame(
     from movephys import memory
     from movephys.probes import nodes, pagemap
 
-    shift = memory.PAGE_SIZE.bit_length() - 1
-    with memory.anonymous(QUERY_CANDIDATES * memory.PAGE_SIZE) as mapping:
+    with memory.anonymous(QUERY_CANDIDATES * arch.PAGE_SIZE) as mapping:
         mapping.touch()
         for index in range(mapping.pages):
             pfn = pagemap.pfn_of(mapping.page(index))
             node = None if pfn is None else nodes.node_of_pfn(pfn)
-            if pfn is None or node is None or (below is not None and pfn << shift >= below):
+            if pfn is None or node is None:
                 continue
-            ret, status = call(pfn << shift)
+            phys = arch.pfn_to_phys(pfn)
+            if below is not None and phys >= below:
+                continue
+            ret, status = call(phys)
             return QueryAnswer(ret, status, node, f"pfn {pfn:#x}, a page of ours")
     bound = "" if below is None else f" below {below:#x}"
     raise RuntimeError(f"none of {QUERY_CANDIDATES} pages of ours has a frame{bound} "

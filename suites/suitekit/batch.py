@@ -26,12 +26,13 @@ from dataclasses import dataclass
 import pytest
 
 from movephys import memory
+from movephys.arch import PAGE_SIZE, pfn_to_phys, phys_to_pfn
 from movephys.probes import iomem, memblocks
 from movephys.probes import nodes as node_probe
 from movephys.verdicts import broken
 from suitekit.calls import describe_status
 from suitekit.expect import expected_status, status_mismatch
-from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, node_of_pfn, page_flags, pfn_of
+from suitekit.machine import node_of_pfn, page_flags, pfn_of
 
 FOUR_GIB = 1 << 32
 # An offset inside the page: the kernel must drop it (>> PAGE_SHIFT), not round up.
@@ -107,12 +108,12 @@ def slots(size: int, mode: str) -> list[Slot]:
 
 def _limit_pfn(below: int | None) -> int:
     end = iomem.last_pfn().beyond
-    return end if below is None else min(end, below >> PAGE_SHIFT)
+    return end if below is None else min(end, phys_to_pfn(below))
 
 
 def hole_pfns(count: int, below: int | None) -> list[int]:
     """``count`` distinct hole frames, spread over every hole; beyond RAM when there is none."""
-    gaps = iomem.holes(None if below is None else below >> PAGE_SHIFT)
+    gaps = iomem.holes(None if below is None else phys_to_pfn(below))
     if not gaps:
         if below is not None:
             pytest.skip(f"no hole in the physical address space below {below:#x}: "
@@ -176,7 +177,7 @@ class Batch:
         pfn = pfn_of(entry.page)
         if pfn is None:
             broken(f"pagemap: our page at {entry.page:#x} is no longer present")
-        return (pfn << PAGE_SHIFT) + offset
+        return pfn_to_phys(pfn) + offset
 
     def targets(self) -> list[int]:
         return [entry.target for entry in self.entries]
@@ -199,7 +200,7 @@ class Batch:
             return f"{head}, our page at {entry.page:#x}{offset} (not present)"
         node = f"node {node_of_pfn(pfn)} per sysfs"
         if self.physical:
-            return f"{head}, {pfn << PAGE_SHIFT:#x}{offset}: our page at {entry.page:#x} ({node})"
+            return f"{head}, {pfn_to_phys(pfn):#x}{offset}: our page at {entry.page:#x} ({node})"
         return f"{head}, our page at {entry.page:#x}{offset} (pfn {pfn:#x}, {node})"
 
     def expect_query(self) -> list[Expectation]:
@@ -221,7 +222,7 @@ class Batch:
         if target is not None:
             row = "moved" if self.physical else None
             return Expectation(target, row, what)
-        pfn = entry.address >> PAGE_SHIFT if entry.kind == "edge" else pfn_of(entry.page or 0)
+        pfn = phys_to_pfn(entry.address) if entry.kind == "edge" else pfn_of(entry.page or 0)
         node = None if pfn is None else node_of_pfn(pfn)
         if node is None:
             broken(f"sysfs places no node on {what}")
@@ -292,14 +293,14 @@ def _on_node(pages: Sequence[int], node: int, below: int | None) -> list[int]:
         pfn = pfn_of(page)
         if pfn is None or node_of_pfn(pfn) != node:
             continue
-        if below is not None and (pfn + 1) << PAGE_SHIFT > below:
+        if below is not None and pfn_to_phys(pfn + 1) > below:
             continue
         landed.append(page)
     return landed
 
 
 def _check_low_memory(node: int, below: int) -> None:
-    if not any(span.start < below >> PAGE_SHIFT for span in node_probe.node_pfn_ranges(node)):
+    if not any(span.start < phys_to_pfn(below) for span in node_probe.node_pfn_ranges(node)):
         pytest.skip(
             f"node {node} has no memory below {below:#x}: a 32-bit caller cannot name "
             "a frame of it"
@@ -346,9 +347,9 @@ def physical_batch(
                 continue
             if edges and empty % 2 == 1:
                 edge = edges[index % len(edges)]
-                entries.append(Entry(slot, None, (edge << PAGE_SHIFT) + OFFSET, "edge", target))
+                entries.append(Entry(slot, None, pfn_to_phys(edge) + OFFSET, "edge", target))
             else:
-                entries.append(Entry(slot, None, next(holes) << PAGE_SHIFT, "hole", target))
+                entries.append(Entry(slot, None, pfn_to_phys(next(holes)), "hole", target))
             empty += 1
         yield Batch(tuple(entries), True, mapping, seed)
 

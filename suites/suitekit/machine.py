@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
+from movephys.arch import pfn_to_phys
 from movephys.probes import kpageflags, nodes, pagemap
 from movephys.verdicts import broken
-
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-PAGE_SHIFT = PAGE_SIZE.bit_length() - 1
-# DO_PAGES_STAT_CHUNK_NR: query mode copies the arrays 16 entries at a time.
-STAT_CHUNK = 16
 
 
 def pfn_of(addr: int) -> int | None:
@@ -22,7 +16,7 @@ def phys_of(addr: int) -> int:
     pfn = pfn_of(addr)
     if pfn is None:
         raise AssertionError(f"pagemap: page at {addr:#x} is not present")
-    return pfn << PAGE_SHIFT
+    return pfn_to_phys(pfn)
 
 
 def node_of_pfn(pfn: int) -> int | None:

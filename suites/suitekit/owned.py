@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from movephys import memory
+from movephys.arch import HPAGE_SIZE, PAGE_SIZE
 from movephys.verdicts import broken
-from suitekit.machine import PAGE_SIZE, node_of_pfn, page_flags, pfn_of
+from suitekit.machine import node_of_pfn, page_flags, pfn_of
 from suitekit.machine_lock import machine_lock
 
-HPAGE_SIZE = 2 * 1024 * 1024
 KSM_RUN = Path("/sys/kernel/mm/ksm/run")
 KSM_MERGE_TIMEOUT_S = 20.0
 

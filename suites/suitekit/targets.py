@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 
 from movephys import memory
+from movephys.arch import HPAGE_SIZE, PAGE_SIZE, hugetlb_pool, pfn_to_phys, phys_to_pfn
 from movephys.probes import iomem, memblocks
 from movephys.verdicts import broken
-from suitekit.machine import PAGE_SHIFT, PAGE_SIZE, describe_pfn, node_of_pfn, page_flags, pfn_of
+from suitekit.machine import describe_pfn, node_of_pfn, page_flags, pfn_of
 from suitekit.machine_lock import machine_lock
-from suitekit.owned import HPAGE_SIZE, private_anon, thp
+from suitekit.owned import private_anon, thp
 
 ALL_ONES = (1 << 64) - 1
 FREE_PAGE_SCAN = 1 << 16  # frames scanned per node for a free one
@@ -38,14 +39,14 @@ class Target:
 
     @property
     def pfn(self) -> int:
-        return self.phys >> PAGE_SHIFT
+        return phys_to_pfn(self.phys)
 
     def still_valid(self) -> bool:
         return not self.must_keep or self.must_keep <= page_flags(self.pfn)
 
 
 def _pfn_target(pfn: int, kind: str, must_keep: frozenset[str] = frozenset()) -> Target:
-    return Target(pfn << PAGE_SHIFT, node_of_pfn(pfn), f"{kind} ({describe_pfn(pfn)})", must_keep)
+    return Target(pfn_to_phys(pfn), node_of_pfn(pfn), f"{kind} ({describe_pfn(pfn)})", must_keep)
 
 
 @contextmanager
@@ -57,7 +58,7 @@ def hole() -> Iterator[Target]:
             "no hole in the physical address space: below the last RAM frame every frame "
             f"is System RAM or in a present memory block of {memblocks.MEMORY_ROOT}"
         )
-    yield Target(pfn << PAGE_SHIFT, None, f"a hole (pfn {pfn:#x})")
+    yield Target(pfn_to_phys(pfn), None, f"a hole (pfn {pfn:#x})")
 
 
 @contextmanager
@@ -65,7 +66,7 @@ def beyond_last_pfn() -> Iterator[Target]:
     last = iomem.last_pfn()
     pfn = last.beyond
     what = f"the frame after the last one of RAM (pfn {pfn:#x}; {last})"
-    yield Target(pfn << PAGE_SHIFT, None, what)
+    yield Target(pfn_to_phys(pfn), None, what)
 
 
 @contextmanager
@@ -78,7 +79,7 @@ def offline_block() -> Iterator[Target]:
         try:
             pfn = block.start_pfn
             yield Target(
-                pfn << PAGE_SHIFT,
+                pfn_to_phys(pfn),
                 None,
                 f"an offline memory block (block {block.index}, pfn {pfn:#x})",
             )
@@ -113,7 +114,7 @@ def kernel_page() -> Iterator[Target]:
     code = iomem.kernel_code()
     if code is None:
         pytest.skip("/proc/iomem shows no 'Kernel code' range (addresses hidden?)")
-    yield _pfn_target(code.start >> PAGE_SHIFT, "a kernel text page")
+    yield _pfn_target(phys_to_pfn(code.start), "a kernel text page")
 
 
 @contextmanager
@@ -137,15 +138,16 @@ def hugetlb() -> Iterator[Target]:
     from movephys.probes import nodes
 
     node = nodes.allowed_memory_nodes()[0]
-    pool = Path(f"/sys/devices/system/node/node{node}/hugepages/hugepages-2048kB/nr_hugepages")
+    pool = hugetlb_pool(node)
     if not pool.exists():
-        pytest.skip(f"no 2 MiB hugetlb pool for node {node}: {pool} absent")
+        pytest.skip(f"no hugetlb pool of {HPAGE_SIZE >> 20} MiB pages on node {node}: "
+                    f"{pool} absent")
     with machine_lock(pool):
         saved = int(pool.read_text())
         pool.write_text(str(saved + 1))
         try:
             if int(pool.read_text()) != saved + 1:
-                broken(f"set-up: the hugetlb pool of node {node} could not grow by one 2 MiB page")
+                broken(f"set-up: the hugetlb pool of node {node} could not grow by one huge page")
             with memory.anonymous(HPAGE_SIZE, hugetlb=True) as mapping:
                 mapping.write(0, b"\1")
                 pfn = pfn_of(mapping.addr)

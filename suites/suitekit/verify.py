@@ -20,10 +20,11 @@ import time
 from dataclasses import dataclass, field
 
 from movephys import memory
+from movephys.arch import pfn_to_phys
 from movephys.syscall import native
 from suitekit.calls import Caller, describe_result, describe_status
 from suitekit.expect import check_status, expected_status, row_name, status_row
-from suitekit.machine import PAGE_SHIFT, node_of_pfn, pfn_of
+from suitekit.machine import node_of_pfn, pfn_of
 from suitekit.owned import OwnedMemory
 
 ATTEMPTS = 5
@@ -69,7 +70,7 @@ def move_with_retries(
     report = MoveReport(before=frames(owned.every_page()))
     for _ in range(ATTEMPTS):
         pfns = frames(owned.named)
-        phys = [(pfns[a] << PAGE_SHIFT) + offset for a in owned.named]
+        phys = [pfn_to_phys(pfns[a]) + offset for a in owned.named]
         result = caller(phys, [target] * len(phys), flags)
         report.result = result
         report.attempts.append(describe_result(result))
@@ -118,7 +119,7 @@ def check_stale(caller: Caller, owned: OwnedMemory, report: MoveReport) -> None:
         if old_pfn == new_pfn:
             continue
         old_node = node_of_pfn(old_pfn)
-        old_phys = old_pfn << PAGE_SHIFT
+        old_phys = pfn_to_phys(old_pfn)
         queried = caller.query_one(old_phys)
         assert queried in (old_node, -errno.ENOENT), (
             f"query of the old address {old_phys:#x} gives {describe_status(queried)}; "
