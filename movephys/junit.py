@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from movephys import caseid
+
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
 FLAKY = "flaky"  # over several runs: failed or broke in one, passed in another
 
@@ -34,17 +36,11 @@ class CaseOutcome:
     message: str
 
 
-def case_id(classname: str, name: str) -> str:
-    """pytest's classname "suites.test_moves.TestX" + name -> "test_moves.py::TestX::name"."""
-    parts = classname.split(".")
-    if parts and parts[0] == "suites":
-        parts = parts[1:]
-    modules = [index for index, part in enumerate(parts) if part.startswith("test_")]
-    if not modules:
-        raise JUnitError(f"testcase {name!r}: no test module in classname {classname!r}")
-    module = modules[-1]
-    path = "/".join(parts[: module + 1]) + ".py"
-    return "::".join([path, *parts[module + 1 :], name])
+def _case_id(classname: str, name: str, path: Path) -> str:
+    try:
+        return caseid.from_junit(classname, name)
+    except caseid.CaseIdError as error:
+        raise JUnitError(f"{path}: {error}") from None
 
 
 def _outcome(testcase: ElementTree.Element) -> tuple[str, str]:
@@ -71,7 +67,7 @@ def read_outcomes(path: Path) -> dict[str, CaseOutcome]:
         name, classname = testcase.get("name"), testcase.get("classname")
         if not name or not classname:
             raise JUnitError(f"{path}: a <testcase> lacks name or classname")
-        identifier = case_id(classname, name)
+        identifier = _case_id(classname, name, path)
         outcome, message = _outcome(testcase)
         outcomes[identifier] = CaseOutcome(identifier, outcome, message)
     return outcomes
@@ -107,18 +103,6 @@ class JUnitCase:
     seconds: float = 0.0
 
 
-def names(identifier: str) -> tuple[str, str]:
-    """The (classname, name) pair :func:`case_id` turns back into @identifier."""
-    path, _, rest = identifier.partition("::")
-    if not path.endswith(".py") or not rest:
-        raise JUnitError(f"case id {identifier!r} is not path.py::name")
-    head, bracket, parameters = rest.partition("[")  # parameter ids may hold "::"
-    *classes, name = head.split("::")
-    name += bracket + parameters
-    module = path.removesuffix(".py").replace("/", ".")
-    return ".".join(["suites", module, *classes]), name
-
-
 _TAGS = {FAILED: "failure", ERROR: "error", SKIPPED: "skipped"}
 
 
@@ -132,7 +116,7 @@ def render(cases: list[JUnitCase], suite: str = "pytest") -> str:
         "time": f"{sum(case.seconds for case in cases):.3f}",
     })
     for case in cases:
-        classname, name = names(case.case_id)
+        classname, name = caseid.junit_names(case.case_id)
         testcase = ElementTree.SubElement(element, "testcase", {
             "classname": classname, "name": name, "time": f"{case.seconds:.3f}"})
         tag = _TAGS.get(case.outcome)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from movephys import caseid
 from movephys.junit import ERROR, FAILED, PASSED, SKIPPED
 
-SUITES_PREFIX = "suites/"
 MAX_DIAGNOSTIC_LINES = 60
 
 
@@ -48,13 +48,9 @@ class CaseResult:
 
 
 def case_id(nodeid: str) -> str:
-    """The node id relative to suites/, made safe for a KTAP description."""
-    relative = nodeid
-    marker = relative.find(SUITES_PREFIX)
-    if marker == 0 or (marker > 0 and relative[marker - 1] == "/"):
-        relative = relative[marker + len(SUITES_PREFIX) :]
+    """The case id of a node, made safe for a KTAP description."""
     # '#' starts a KTAP directive; newlines would end the line.
-    return " ".join(relative.replace("#", "%23").split())
+    return " ".join(caseid.from_nodeid(nodeid).replace("#", "%23").split())
 
 
 def _one_line(text: str) -> str:

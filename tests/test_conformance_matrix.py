@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from movephys.junit import CaseOutcome, JUnitError, case_id, read_outcomes
+from movephys.junit import CaseOutcome, JUnitError, read_outcomes
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "docs" / "_ext"))
@@ -18,12 +18,6 @@ sys.path.insert(0, str(REPO / "manpage" / "_ext"))
 
 
 SYNTHETIC = Path(__file__).parent / "data" / "junit-synthetic.xml"
-
-
-def test_case_id_from_pytest_classname() -> None:
-    assert case_id("suites.test_moves", "test_move[shmem]") == "test_moves.py::test_move[shmem]"
-    assert case_id("suites.test_moves.TestGroup", "test_x") == "test_moves.py::TestGroup::test_x"
-    assert case_id("suites.sub.test_y", "test_z") == "sub/test_y.py::test_z"
 
 
 def test_outcomes_read_and_last_entry_wins() -> None:

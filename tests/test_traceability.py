@@ -18,6 +18,7 @@ import sys
 import pytest
 from manpage_build import REPO, build_man_page
 
+from movephys import caseid
 from movephys.junit import read_outcomes
 from movephys.spec import Rule, TracedRow, load_spec
 
@@ -85,7 +86,7 @@ def suite_case_ids() -> frozenset[str]:
         check=False,
     )
     ids = frozenset(
-        line.strip().removeprefix("suites/")
+        caseid.from_nodeid(line.strip())
         for line in result.stdout.splitlines()
         if "::" in line and not line.startswith(" ")
     )
