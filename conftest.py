@@ -1,9 +1,10 @@
 """Options, markers and machine gates of the move_phys_pages conformance suite.
 
 Options and session hooks live here because pytest reads them only from the
-rootdir conftest. A case's markers name what it needs; the setup hook skips
-it with the precise reason when a need is not met, and the gate fixtures
-(syscall_nr, two_nodes, ...) do the same for what they hand out. Nothing
+rootdir conftest. A case's markers name what it needs, and are the only
+gate: the setup hook skips it with the precise reason when a need is not
+met; a case using a gated fixture (syscall_nr, two_nodes, ...) is given
+that fixture's markers at collection. Nothing
 here calls the syscall during collection; the number is confirmed once per
 process, on first use. Under --require-syscall (the VM runner's), a call
 that is not confirmed fails each case that needs it, with the reason: the
@@ -14,9 +15,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from movephys.syscall.identity import Identity
 
 pytest_plugins = ["movephys.ktap", "movephys.casestream", "movephys.verdicts"]
 
@@ -24,30 +28,15 @@ MARKERS: dict[str, str] = {
     "needs_syscall": "needs move_phys_pages resolved and confirmed on the running kernel",
     "needs_root": "needs uid 0 with CAP_SYS_ADMIN",
     "needs_two_nodes": "needs two memory nodes this process may allocate on",
-    "needs_compat": "needs a 32-bit caller (IA32 emulation and a -m32 helper)",
+    "needs_compat": "needs a 32-bit caller (IA32 emulation); needs_compat(path): by that path",
     "needs_cgroup_cpuset": "needs cgroup v2 with the cpuset controller",
     "destructive": "changes machine-wide memory state (then restores it); runs with --destructive",
     "slow": "runs for seconds on purpose (stress)",
 }
 
 
-@dataclass(frozen=True)
-class SyscallVerdict:
-    """The outcome of resolving and confirming the numbers, once per process."""
-
-    nr: int | None  # the native number, only when confirmed
-    compat_nr: int | None  # the i386 number, only when confirmed
-    reason: str  # one line: how the native number was confirmed, or why not
-    compat_reason: str
-    compat_flags_rejected: bool | None = None  # the compat probe gave EINVAL; None: not probed
-
-    @property
-    def confirmed(self) -> bool:
-        return self.nr is not None
-
-
 SYSCALL_NUMBERS = pytest.StashKey[object]()
-SYSCALL_VERDICT = pytest.StashKey[SyscallVerdict]()
+SYSCALL_IDENTITY = pytest.StashKey["Identity"]()
 NUMA_BALANCING_SAVED = pytest.StashKey[object]()
 
 
@@ -118,29 +107,21 @@ def _resolve_numbers(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
 
 
-def syscall_verdict(config: pytest.Config) -> SyscallVerdict:
+def syscall_identity(config: pytest.Config) -> Identity:
     """Confirm the resolved numbers once; never call a number not confirmed."""
-    if SYSCALL_VERDICT not in config.stash:
+    if SYSCALL_IDENTITY not in config.stash:
         from movephys.syscall import compat, identity
 
         # Without a 32-bit caller the compat entry rests on the static check;
         # needs_compat skips every case that would call it.
         has_compat = compat.unavailable_reason() is None
-        found = identity.confirm(
+        config.stash[SYSCALL_IDENTITY] = identity.confirm(
             config.stash[SYSCALL_NUMBERS],
             compat_probe=compat.probe_int80 if has_compat else None,
             query_probe=identity.native_query_probe,
             compat_query_probe=compat.query_probe if has_compat else None,
         )
-        config.stash[SYSCALL_VERDICT] = SyscallVerdict(
-            nr=found.nr,
-            compat_nr=found.compat_nr,
-            reason=f"move_phys_pages {'confirmed' if found.confirmed else 'not confirmed'}: "
-            f"{found.reason}",
-            compat_reason=found.compat.reason,
-            compat_flags_rejected=found.compat.flags_rejected,
-        )
-    return config.stash[SYSCALL_VERDICT]
+    return config.stash[SYSCALL_IDENTITY]
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:
@@ -177,16 +158,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 # -- gates: one function per need says what is missing (None when met) --------
 #
-# The setup hook checks a case's markers before any fixture runs, in the order
-# of GATES, so a case on a kernel without the call skips for that reason first.
+# Markers are the only gate: the setup hook checks a case's markers before
+# any fixture runs, in the order of GATES, so a case on a kernel without the
+# call skips for that reason first. A case that uses a gated fixture gets
+# the fixture's markers at collection (FIXTURE_NEEDS); the fixtures only
+# hand out what the gate has checked.
 
 
-def syscall_problem(config: pytest.Config) -> str | None:
-    verdict = syscall_verdict(config)
-    return None if verdict.confirmed else verdict.reason
+def syscall_problem(item: pytest.Item) -> str | None:
+    found = syscall_identity(item.config)
+    return None if found.confirmed else found.account()
 
 
-def root_problem(config: pytest.Config) -> str | None:
+def root_problem(item: pytest.Item) -> str | None:
     if os.geteuid() != 0:
         return f"needs root: running as uid {os.geteuid()}"
     from movephys.probes import caps
@@ -203,34 +187,42 @@ def allowed_memory_nodes() -> tuple[int, ...]:
     return tuple(nodes.allowed_memory_nodes())
 
 
-def two_nodes_problem(config: pytest.Config) -> str | None:
+def two_nodes_problem(item: pytest.Item) -> str | None:
     found = allowed_memory_nodes()
     if len(found) < 2:
         return f"fewer than two memory nodes this process may use: {list(found)}"
     return None
 
 
-def compat_problem(config: pytest.Config) -> str | None:
+def compat_problem(item: pytest.Item) -> str | None:
+    """No 32-bit caller at all, or none by the path a ``needs_compat(path)`` marker names."""
     from movephys.syscall import compat
 
     problem = compat.unavailable_reason()
-    return None if problem is None else f"no IA32 emulation: {problem}"
+    if problem is not None:
+        return f"no IA32 emulation: {problem}"
+    for marker in item.iter_markers("needs_compat"):
+        for path in marker.args:
+            problem = compat.unavailable_reason(path)
+            if problem is not None:
+                return f"no {path} path: {problem}"
+    return None
 
 
-def cpuset_problem(config: pytest.Config) -> str | None:
+def cpuset_problem(item: pytest.Item) -> str | None:
     from movephys.probes import cgroups
 
     problem = cgroups.cpuset_unavailable_reason()
     return None if problem is None else f"no cgroup v2 cpuset controller: {problem}"
 
 
-def destructive_problem(config: pytest.Config) -> str | None:
-    if config.getoption("--destructive"):
+def destructive_problem(item: pytest.Item) -> str | None:
+    if item.config.getoption("--destructive"):
         return None
     return "destructive: changes machine-wide memory state; pass --destructive to run"
 
 
-GATES: dict[str, Callable[[pytest.Config], str | None]] = {
+GATES: dict[str, Callable[[pytest.Item], str | None]] = {
     "needs_syscall": syscall_problem,
     "needs_root": root_problem,
     "needs_compat": compat_problem,
@@ -239,67 +231,79 @@ GATES: dict[str, Callable[[pytest.Config], str | None]] = {
     "destructive": destructive_problem,
 }
 
+FIXTURE_NEEDS: dict[str, tuple[str, ...]] = {
+    "syscall_nr": ("needs_syscall",),
+    "compat_syscall_nr": ("needs_syscall", "needs_compat"),
+    "two_nodes": ("needs_two_nodes",),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            for need in FIXTURE_NEEDS.get(fixture, ()):
+                if item.get_closest_marker(need) is None:
+                    item.add_marker(need)
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for marker, problem in GATES.items():
-        if item.get_closest_marker(marker) is not None:
-            reason = problem(item.config)
-            if marker == "needs_syscall":
-                _fail_or_skip_without_syscall(item.config, reason)
-            _skip_on(reason)
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = problem(item)
+        if reason is None:
+            continue
+        if marker == "needs_syscall" and item.config.getoption("--require-syscall"):
+            from movephys.verdicts import KernelWrong
 
-
-def _skip_on(reason: str | None) -> None:
-    if reason is not None:
+            raise KernelWrong(f"--require-syscall: this kernel must have the call, but {reason}")
         pytest.skip(reason)
 
 
-def _fail_or_skip_without_syscall(config: pytest.Config, reason: str | None) -> None:
-    """No confirmed call: a skip, or under --require-syscall the kernel's failure."""
-    if reason is not None and config.getoption("--require-syscall"):
-        from movephys.verdicts import KernelWrong
+def _gated(request: pytest.FixtureRequest, need: str) -> None:
+    """A fixture reached without its marker's gate is a suite bug (fetched by name late)."""
+    if request.node.get_closest_marker(need) is None:
+        from movephys.verdicts import broken
 
-        raise KernelWrong(f"--require-syscall: this kernel must have the call, but {reason}")
-    _skip_on(reason)
+        broken(f"set-up: {request.fixturename} needs the {need} marker on "
+               f"{request.node.nodeid}, whose gate did not run")
 
 
 @pytest.fixture(scope="session")
 def syscall_nr(pytestconfig: pytest.Config) -> int:
-    """The confirmed number of move_phys_pages, or a skip (a failure under
-    --require-syscall) saying why there is none."""
-    verdict = syscall_verdict(pytestconfig)
-    _fail_or_skip_without_syscall(pytestconfig, syscall_problem(pytestconfig))
-    assert verdict.nr is not None
-    return verdict.nr
+    """The confirmed number of move_phys_pages (the needs_syscall gate has passed)."""
+    nr = syscall_identity(pytestconfig).nr
+    assert nr is not None, "the needs_syscall gate lets no case through without the call"
+    return nr
 
 
 @pytest.fixture(scope="session")
-def confirmation(pytestconfig: pytest.Config) -> SyscallVerdict:
+def confirmation(pytestconfig: pytest.Config) -> Identity:
     """How the numbers were confirmed, for the cases that check the probes' answers."""
-    return syscall_verdict(pytestconfig)
+    return syscall_identity(pytestconfig)
 
 
-@pytest.fixture(scope="session")
-def compat_syscall_nr(pytestconfig: pytest.Config, syscall_nr: int) -> int:
+@pytest.fixture
+def compat_syscall_nr(request: pytest.FixtureRequest, syscall_nr: int) -> int:
     """The confirmed i386 number of move_phys_pages.
 
-    Without a 32-bit caller on this machine the case skips (needs_compat says
-    why). With one, the kernel has IA32 emulation and the call, and the spec
-    gives the i386 table the call: an i386 entry that is missing, answers
-    ENOSYS or is another call is the kernel's failure, never a skip.
+    The needs_compat gate has found a 32-bit caller, so the kernel has IA32
+    emulation and the call, and the spec gives the i386 table the call: an
+    i386 entry that is missing, answers ENOSYS or is another call is the
+    kernel's failure, never a skip.
     """
-    _skip_on(compat_problem(pytestconfig))
-    verdict = syscall_verdict(pytestconfig)
-    if verdict.compat_nr is None:
+    _gated(request, "needs_compat")
+    found = syscall_identity(request.config)
+    if found.compat_nr is None:
         from movephys.verdicts import KernelWrong
 
         raise KernelWrong(
             f"spec numbers, abi i386: this kernel has IA32 emulation and move_phys_pages "
             f"(number {syscall_nr}), so its i386 table must have the call too, but the "
-            f"i386 entry is not confirmed: {verdict.compat_reason}"
+            f"i386 entry is not confirmed: {found.compat.reason}"
         )
-    return verdict.compat_nr
+    return found.compat_nr
 
 
 @pytest.fixture(scope="session")
@@ -307,15 +311,9 @@ def allowed_nodes() -> tuple[int, ...]:
     return allowed_memory_nodes()
 
 
-@pytest.fixture(scope="session")
-def two_nodes(pytestconfig: pytest.Config) -> tuple[int, int]:
+@pytest.fixture
+def two_nodes(request: pytest.FixtureRequest) -> tuple[int, int]:
     """The first two allowed memory nodes: never fixed ids, they can be sparse."""
-    _skip_on(two_nodes_problem(pytestconfig))
+    _gated(request, "needs_two_nodes")
     first, second = allowed_memory_nodes()[:2]
     return first, second
-
-
-@pytest.fixture(scope="session")
-def compat_caller(pytestconfig: pytest.Config) -> None:
-    """Met when a 32-bit caller exists; a skip saying why not otherwise."""
-    _skip_on(compat_problem(pytestconfig))

@@ -9,7 +9,6 @@ frames, so each case says what a correct reading of the array gives.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from suitekit import owned
@@ -21,6 +20,7 @@ from movephys.arch import pfn_to_phys, phys_to_pfn
 from movephys.probes import memblocks
 from movephys.probes import nodes as node_probe
 from movephys.syscall import compat
+from movephys.syscall.identity import Identity
 from movephys.verdicts import broken
 
 pytestmark = [pytest.mark.needs_compat]
@@ -29,16 +29,10 @@ FOUR_GIB = 1 << 32
 CANDIDATE_PAGES = 64  # pages allocated to find two whose frames lie below 4 GiB
 
 
-@pytest.fixture
-def path(request: pytest.FixtureRequest, compat_caller: object) -> str:
-    """The way into the compat entry this case uses, or a skip saying why it is closed."""
-    problem = compat.unavailable_reason(request.param)
-    if problem is not None:
-        pytest.skip(f"no {request.param} path: {problem}")
-    return request.param
-
-
-EACH_PATH = pytest.mark.parametrize("path", compat.PATHS, indirect=True)
+EACH_PATH = pytest.mark.parametrize(
+    "path",
+    [pytest.param(path, id=path, marks=pytest.mark.needs_compat(path)) for path in compat.PATHS],
+)
 
 
 def node_below_4g() -> int | None:
@@ -162,14 +156,14 @@ def test_compat_move_and_query_agree(
 
 @pytest.mark.needs_syscall
 @pytest.mark.needs_root
-def test_i386_entry_is_the_call(compat_syscall_nr: int, confirmation: Any) -> None:
+def test_i386_entry_is_the_call(compat_syscall_nr: int, confirmation: Identity) -> None:
     """Spec numbers, abi i386: with IA32 emulation the i386 table carries the call.
 
     The compat_syscall_nr fixture fails the case when the entry is missing,
     answers ENOSYS or is another call; here the entry's own flag check.
     """
-    assert confirmation.compat_flags_rejected is not False, (
-        f"i386 entry {compat_syscall_nr}: {confirmation.compat_reason}; spec row "
+    assert confirmation.compat.flags_rejected is not False, (
+        f"i386 entry {compat_syscall_nr}: {confirmation.compat.reason}; spec row "
         "whole_call_errors.unknown_flags expects EINVAL from 32-bit callers too"
     )
 

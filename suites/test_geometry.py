@@ -52,7 +52,7 @@ SIZES = (
 )
 ABIS = (
     pytest.param("native", id="native"),
-    *(pytest.param(path, id=path, marks=pytest.mark.needs_compat) for path in compat.PATHS),
+    *(pytest.param(path, id=path, marks=pytest.mark.needs_compat(path)) for path in compat.PATHS),
 )
 MODES = ("query", "move")
 
@@ -61,16 +61,6 @@ Call = Callable[[Sequence[int], Sequence[int] | None], native.CallResult]
 
 def size_id(size: Size) -> str:
     return f"n{size.entries}"
-
-
-@pytest.fixture
-def abi(request: pytest.FixtureRequest) -> str:
-    """The caller's ABI, or a skip naming what closes this 32-bit path."""
-    if request.param != "native":
-        problem = compat.unavailable_reason(request.param)
-        if problem is not None:
-            pytest.skip(f"no {request.param} path: {problem}")
-    return str(request.param)
 
 
 def run_batch(layout: batch.Batch, mode: str, call: Call, what: str) -> None:
@@ -106,7 +96,7 @@ def run_batch(layout: batch.Batch, mode: str, call: Call, what: str) -> None:
 @pytest.mark.needs_syscall
 @pytest.mark.parametrize("size", SIZES, ids=size_id)
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("abi", ABIS, indirect=True)
+@pytest.mark.parametrize("abi", ABIS)
 def test_move_phys_pages_geometry(
     abi: str, mode: str, size: Size, caller: Caller, two_nodes: tuple[int, int],
     request: pytest.FixtureRequest,
@@ -136,7 +126,7 @@ def test_move_phys_pages_geometry(
 
 @pytest.mark.parametrize("size", SIZES, ids=size_id)
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("abi", ABIS, indirect=True)
+@pytest.mark.parametrize("abi", ABIS)
 def test_move_pages_geometry(abi: str, mode: str, size: Size, two_nodes: tuple[int, int]) -> None:
     """The shared code through mainline move_pages(2), on this process's own pages."""
     if abi == "native":
