@@ -1,8 +1,10 @@
 """Packaging hooks that pyproject.toml cannot express.
 
-The spec tables live at the top of the checkout (spec/), where maintainers
-edit them; the wheel carries a copy as movephys/_spec so an installed
-package still finds them. The man page rendered by `tox -e man` into
+The spec tables, the kernel series, the kconfig fragments and the suite
+live at the top of the checkout, where maintainers edit them; the wheel
+carries a copy in the same layout as movephys/_data, so an installed
+package (movephys.vm above all) still finds them through
+movephys.locations.data_root(). The man page rendered by `tox -e man` into
 build/man/ goes into the sdist as man2/ (setuptools leaves build/ out of
 an sdist) and from either place into share/man/man2 of the wheel.
 """
@@ -14,18 +16,32 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
 
+# What movephys needs at run time besides its modules, relative to the
+# checkout: the spec for the loader, the series and fragments for
+# `movephys.vm build`, the suite and its root conftest.py for `movephys.vm suite`.
+SHIPPED = (
+    "spec/*.toml",
+    "kernel/patches/*.patch",
+    "kernel/config/*.config",
+    "conftest.py",
+    "suites/**/*.py",
+)
+DATA_DIR = Path("movephys") / "_data"  # movephys/locations.py: SHIPPED_DIR
 PAGE_NAME = "move_phys_pages.2"
 RENDERED_PAGE = Path("build/man") / PAGE_NAME
 SDIST_PAGE = Path("man2") / PAGE_NAME
 
 
-class BuildPyWithSpec(build_py):
+class BuildPyWithData(build_py):
     def run(self) -> None:
         super().run()
-        target = Path(self.build_lib) / "movephys" / "_spec"
-        target.mkdir(parents=True, exist_ok=True)
-        for table in sorted(Path("spec").glob("*.toml")):
-            shutil.copy2(table, target / table.name)
+        target = Path(self.build_lib) / DATA_DIR
+        # A reused build/lib would otherwise keep a patch dropped from the series.
+        shutil.rmtree(target, ignore_errors=True)
+        for pattern in SHIPPED:
+            for source in sorted(Path().glob(pattern)):
+                (target / source).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target / source)
 
 
 class SdistWithManPage(sdist):
@@ -41,6 +57,6 @@ def man_pages() -> list[str]:
 
 
 setup(
-    cmdclass={"build_py": BuildPyWithSpec, "sdist": SdistWithManPage},
+    cmdclass={"build_py": BuildPyWithData, "sdist": SdistWithManPage},
     data_files=[("share/man/man2", man_pages())],
 )

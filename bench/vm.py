@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench import report
 from movephys import cache
+from movephys.locations import build_dir
 from movephys.vm import boot
 from movephys.vm import run as vm_run
 from movephys.vm.errors import RunnerError
@@ -43,7 +44,7 @@ def _in_vm(kernel: vm_run.Kernel, out: Path, timeout_s: float,
     options = vm_run.VmOptions(nodes=boot.two_nodes(), accel="auto", timeout=timeout_s,
                                cache_dir=cache.cache_dir(), echo=False)
     job = vm_run.run_in_fresh_workdir(kernel, shlex.join(guest_command), options,
-                                      vm_run.CHECKOUT / "build" / "results", rwdirs=(out,))
+                                      build_dir() / "results", rwdirs=(out,))
     print(job.boot.output, end="", flush=True)
     return job.exit_code
 

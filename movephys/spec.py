@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from movephys.locations import data_root
+
 CASE_ID_PATTERN = re.compile(r"^test_\w+\.py::test_\w+(\[[\w.-]+\])?$")
 SEE_ALSO_PATTERN = re.compile(r"^(?P<name>[\w.-]+)\((?P<section>[1-8]\w*)\)$")
 STATUS_KEYWORDS = ("node", "unwritten")
@@ -289,12 +291,8 @@ def errno_value(name: str) -> int:
 
 
 def spec_dir() -> Path:
-    """spec/ next to the package in a checkout, else the copy in movephys/_spec."""
-    package = Path(__file__).resolve().parent
-    checkout = package.parent / "spec"
-    if (checkout / "syscall.toml").is_file():
-        return checkout
-    return package / "_spec"
+    """spec/ of the checkout when running from one, else the wheel's copy."""
+    return data_root() / "spec"
 
 
 class _Table:

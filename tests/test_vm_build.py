@@ -50,3 +50,17 @@ def test_missing_tarball_names_the_package(tmp_path: Path, monkeypatch: pytest.M
 def test_missing_tools_name_their_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(build.shutil, "which", lambda tool: None if tool == "flex" else "/x")
     assert "flex" in build.missing_build_packages()
+
+
+def test_an_installation_without_the_series_says_so(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(build, "PATCH_DIR", tmp_path)
+    with pytest.raises(RunnerError, match="lacks its series"):
+        build.default_patches()
+
+
+def test_a_missing_fragment_is_named_before_the_source(tmp_path: Path):
+    request = build.BuildRequest(tmp_path / "absent.tar.xz", (), (tmp_path / "base.config",),
+                                 tmp_path, 1)
+    with pytest.raises(RunnerError, match=r"base\.config does not exist"):
+        build.check_prerequisites(request)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from movephys.vm import cli
+from movephys.vm import build, cli, run
 
 
 def test_missing_bzimage_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
@@ -42,3 +42,25 @@ def test_soak_takes_options_after_the_run_count_and_pytest_arguments_after_dashe
 
 def test_suite_still_passes_everything_after_dashes_to_pytest():
     assert cli.parse_args(["suite", "--quiet", "--", "-k", "x"]).rest == ["--", "-k", "x"]
+
+
+def test_dry_run_lists_the_series_fragments_and_suite_of_the_checkout(
+        capsys: pytest.CaptureFixture[str]):
+    assert cli.main(["suite", "--dry-run", "--results", "out"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    checkout = Path(__file__).resolve().parents[1]
+    assert lines[0] == f"source: {build.DEFAULT_SOURCE}"
+    assert lines[1].startswith(f"patch: {checkout / 'kernel' / 'patches' / '0001-'}")
+    assert lines[-3:] == [f"fragment: {checkout / 'kernel' / 'config' / 'base.config'}",
+                          f"suite: {checkout / 'suites'}", "results: out"]
+
+
+def test_dry_run_without_the_suite_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]):
+    monkeypatch.setattr(run, "data_root", lambda: tmp_path)
+    status = cli.main(["suite", "--dry-run", "--bzimage", str(tmp_path / "bzImage")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err == (f"movephys.vm: error: {tmp_path / 'conftest.py'} does not exist: this "
+                   "movephys installation lacks the suite (reinstall it, or run from a "
+                   "checkout)\n")

@@ -21,6 +21,7 @@ from kunit_tool import kunit_parser
 
 from movephys import junit
 from movephys.casestream import read_stream
+from movephys.locations import data_root
 from movephys.vm import run
 from movephys.vm.ending import EXIT_HARNESS, EXIT_INTERRUPTED
 
@@ -63,7 +64,7 @@ def runner(kernel: run.Kernel, tmp_path: Path) -> Iterator[Runner]:
     command = [sys.executable, "-m", "movephys.vm", "suite", "--quiet",
                "--bzimage", str(kernel.bzimage), "--headers", str(kernel.headers),
                "--results", str(results), "--", "-k", "geometry"]
-    process = subprocess.Popen(command, cwd=run.CHECKOUT, stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(command, cwd=data_root(), stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     started = Runner(process, results)
     try:

@@ -63,7 +63,14 @@ class BuiltKernel:
 
 
 def default_patches() -> tuple[Path, ...]:
-    return tuple(sorted(PATCH_DIR.glob("*.patch")))
+    """Our series, in order. An empty one is an error: a tarball built
+    without it would boot a kernel lacking the call, and the suite would
+    blame the kernel for what the installation lost."""
+    patches = tuple(sorted(PATCH_DIR.glob("*.patch")))
+    if not patches:
+        raise RunnerError(f"no kernel patches in {PATCH_DIR}: this movephys installation "
+                          "lacks its series (reinstall it, or run from a checkout)")
+    return patches
 
 
 def missing_build_packages() -> list[str]:
@@ -73,7 +80,17 @@ def missing_build_packages() -> list[str]:
     return sorted(set(missing))
 
 
+def check_inputs(request: BuildRequest) -> None:
+    """Every patch and fragment of @request is there, before any slow step
+    (cache_key reads them, the configure step only comes after unpacking)."""
+    for path in (*request.patches, *request.fragments):
+        if not path.is_file():
+            raise RunnerError(f"{path} does not exist (reinstall movephys, or run from a "
+                              "checkout)")
+
+
 def check_prerequisites(request: BuildRequest) -> None:
+    check_inputs(request)
     packages = missing_build_packages()
     if not request.source.exists():
         if request.source == DEFAULT_SOURCE:

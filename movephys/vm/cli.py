@@ -1,6 +1,6 @@
 """Command line of the runner: build, run, suite, selftest.
 
-    python -m movephys.vm build [--debug]
+    python -m movephys.vm build [--debug] [--dry-run]
     python -m movephys.vm run [options] -- COMMAND...
     python -m movephys.vm suite [options] [-- PYTEST-ARGS...]
     python -m movephys.vm selftest [options]
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from movephys import cache
 from movephys.casestream import StreamError, read_stream
+from movephys.locations import build_dir
 from movephys.vm import boot, build, run, soak
 from movephys.vm.ending import EXIT_HARNESS, EXIT_INTERRUPTED, Ending
 from movephys.vm.errors import RunnerError
@@ -43,6 +44,10 @@ def _add_kernel_options(parser: argparse.ArgumentParser) -> None:
                        help="add kernel/config/debug.config (DEBUG_VM, PROVE_LOCKING, KASAN)")
     group.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     group.add_argument("--cache-dir", type=Path, default=cache.cache_dir())
+    group.add_argument("--dry-run", action="store_true",
+                       help="print the kernel source, patches and kconfig fragments (and for "
+                            "suite and soak the suite) this would use, then exit without "
+                            "building or booting")
 
 
 def _add_vm_options(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +74,7 @@ def _add_vm_options(parser: argparse.ArgumentParser) -> None:
                             f"{run.DEBUG_CASE_TIMEOUT:.0f} with --debug); a case still "
                             "running 30 s later means the kernel is stuck: the run ends")
     group.add_argument("--quiet", action="store_true", help="do not echo the guest console")
-    group.add_argument("--results", type=Path, default=run.CHECKOUT / "build" / "results")
+    group.add_argument("--results", type=Path, default=build_dir() / "results")
     group.add_argument("--rwdir", type=Path, action="append", default=[],
                        help="host directory the guest may write (repeatable)")
 
@@ -93,12 +98,30 @@ def make_parser() -> argparse.ArgumentParser:
         "soak", help="run the suite RUNS times in fresh guests; report flaky cases")
     _add_kernel_options(soak_parser)
     _add_vm_options(soak_parser)
-    soak_parser.set_defaults(results=run.CHECKOUT / "build" / "soak", quiet=True)
+    soak_parser.set_defaults(results=build_dir() / "soak", quiet=True)
     soak_parser.add_argument("runs", nargs="?", type=int, default=20,
                              help="how many runs (default 20)")
     # No REMAINDER here: it would swallow options given after RUNS
     # (soak 20 --results DIR); parse_args() cuts the pytest arguments at "--".
     return parser
+
+
+def plan(args: argparse.Namespace) -> list[str]:
+    """What the command would use, one "what: path" line each; finding them
+    checks they are there, so an installation missing its data says so."""
+    if args.bzimage is not None:
+        lines = [f"bzimage: {args.bzimage}", f"headers: {args.headers}"]
+    else:
+        request = run.build_request(args.source, args.cache_dir, args.debug, args.jobs)
+        build.check_inputs(request)
+        lines = [f"source: {request.source}"]
+        lines += [f"patch: {patch}" for patch in request.patches]
+        lines += [f"fragment: {fragment}" for fragment in request.fragments]
+    if args.command in ("suite", "soak"):
+        lines.append(f"suite: {run.suite_root() / 'suites'}")
+    if args.command != "build":
+        lines.append(f"results: {args.results}")
+    return lines
 
 
 def obtain_kernel(args: argparse.Namespace) -> run.Kernel:
@@ -134,6 +157,9 @@ def _rest(args: argparse.Namespace) -> list[str]:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        print("\n".join(plan(args)))
+        return 0
     if args.command == "build":
         kernel = obtain_kernel(args)
         print(f"bzImage: {kernel.bzimage}\nheaders: {kernel.headers}")

@@ -6,12 +6,13 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from movephys.locations import data_root
 from movephys.vm.errors import RunnerError
 
 _SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")
 
-KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernel"
+KERNEL_DIR = data_root() / "kernel"
 BASE_FRAGMENT = KERNEL_DIR / "config" / "base.config"
 DEBUG_FRAGMENT = KERNEL_DIR / "config" / "debug.config"
 

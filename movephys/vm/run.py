@@ -20,6 +20,7 @@ from pathlib import Path
 
 from movephys import cache
 from movephys.casestream import read_stream
+from movephys.locations import data_root
 from movephys.probes.kmsg import problem_lines
 from movephys.vm import boot, build, config
 from movephys.vm.ending import Ending, command_status, ending_of, suite_status
@@ -27,7 +28,6 @@ from movephys.vm.errors import RunnerError
 from movephys.vm.salvage import Salvaged, salvage
 from movephys.vm.watch import Budget, SuiteWatch
 
-CHECKOUT = Path(__file__).resolve().parents[2]
 SELFTEST_HUGEPAGES = 8  # 2 MiB pages: enough for both hugetlb cases on two nodes
 # The suite's guest: QEMU puts 2 GiB of a 3 GiB guest below 4 GiB, so with
 # three 1 GiB nodes, nodes 0 and 1 lie wholly below 4 GiB (a 32-bit caller can
@@ -97,7 +97,7 @@ def boot_job(kernel: Kernel, command: str, options: VmOptions, workdir: Path,
                          f"{len(options.nodes)} NUMA nodes): {command}")
     result = boot.boot(boot.BootRequest(
         bzimage=kernel.bzimage, command=command, nodes=options.nodes, accel=accel,
-        timeout=options.timeout or timeout, workdir=workdir, cwd=CHECKOUT, rwdirs=rwdirs,
+        timeout=options.timeout or timeout, workdir=workdir, cwd=data_root(), rwdirs=rwdirs,
         environment=(("PYTHONDONTWRITEBYTECODE", "1"), *environment),
         echo=_echo if options.echo else None, watch=watch,
     ))
@@ -157,12 +157,27 @@ def _echo(line: str) -> None:
     print(line, flush=True)
 
 
+def suite_root() -> Path:
+    """The directory holding suites/ and the conftest.py with the suite's
+    options: the checkout, or the copy an installed movephys carries."""
+    root = data_root()
+    for needed in (root / "conftest.py", root / "suites" / "conftest.py"):
+        if not needed.is_file():
+            raise RunnerError(f"{needed} does not exist: this movephys installation lacks "
+                              "the suite (reinstall it, or run from a checkout)")
+    return root
+
+
 def suite_command(kernel: Kernel, results: Path, pytest_args: list[str],
                   case_timeout: float = CASE_TIMEOUT) -> str:
+    root = suite_root()
     arguments = [
         # The guest is disposable: cases that change machine-wide memory
         # state (offlining a block, exhausting a node) run there.
-        sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider",
+        # An explicit rootdir: an installed copy has no pytest ini file to
+        # anchor it, and without it the root conftest.py would not be read.
+        sys.executable, "-m", "pytest", f"--rootdir={root}", str(root / "suites"),
+        "-p", "no:cacheprovider",
         "--require-syscall", "--destructive", "-rs",
         f"--timeout={case_timeout:.0f}",
         f"--junitxml={results / 'junit.xml'}", f"--ktap={results / 'results.ktap'}",
