@@ -116,6 +116,11 @@ class Identity:
     def compat_nr(self) -> int | None:
         return self.compat.nr if self.compat.confirmed else None
 
+    def account(self) -> str:
+        """One line for reports and skips: whether the call is confirmed, and how or why not."""
+        verdict = "confirmed" if self.confirmed else "not confirmed"
+        return f"move_phys_pages {verdict}: {self.reason}"
+
 
 def _refuse(entry: str, nr: int | None, reason: str) -> EntryConfirmation:
     return EntryConfirmation(entry, nr, False, None, reason)
