@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from movephys.mutants.mutant import CHECKOUT, Mutant, MutantError
+from movephys.mutants.mutant import Mutant, MutantError
 from movephys.spec import ErrorRow, Rule, Spec, StatusRow
+from movephys.vm.build import PATCH_DIR
 
-PATCH_DIR = CHECKOUT / "kernel" / "patches"
 _SUBJECT_TAG = re.compile(r"^\[PATCH[^\]]*\]\s*")
 
 Row = ErrorRow | StatusRow | Rule

@@ -26,7 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-CHECKOUT = Path(__file__).resolve().parents[2]
+from movephys.locations import data_root
+
+# The mutation run works on a checkout: it writes docs/mutants.md there.
+CHECKOUT = data_root()
 DEFAULT_DATA = CHECKOUT / "kernel" / "mutants" / "mutants.toml"
 
 Expect = Literal["lean", "debug", "equivalent", "untestable"]
