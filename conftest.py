@@ -143,7 +143,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # NUMA balancing is machine-wide: only the controller (or a serial run)
     # turns it off, so parallel workers never restore each other's value.
     if not _is_xdist_worker(config) and _runs_suite(config):
-        from movephys.probes import numa_balancing
+        from movephys.changes import numa_balancing
 
         config.stash[NUMA_BALANCING_SAVED] = numa_balancing.disable()
 
@@ -151,7 +151,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if NUMA_BALANCING_SAVED in config.stash:
-        from movephys.probes import numa_balancing
+        from movephys.changes import numa_balancing
 
         numa_balancing.restore(config.stash[NUMA_BALANCING_SAVED])
 

@@ -22,7 +22,8 @@ from bench.methods import MOVERS, Job, Verdict
 from bench.plan import MOVING_METHODS, Plan
 from bench.results import Measurement
 from bench.workload import Target, Workload
-from movephys.probes import nodes, numa_balancing
+from movephys.changes import numa_balancing
+from movephys.probes import nodes
 
 
 class SweepError(RuntimeError):

@@ -20,8 +20,8 @@ from typing import NoReturn
 
 import pytest
 
-from movephys.probes.cgroups import CgroupError
-from movephys.probes.child import ChildFailed
+from movephys.changes.child import ChildFailed
+from movephys.changes.cpuset import CgroupError
 from movephys.syscall.compat import HelperError
 
 

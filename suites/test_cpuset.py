@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import pytest
 from suitekit import owned
 from suitekit.calls import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, Caller, describe_result
-from suitekit.child import holding_child
 from suitekit.expect import check_status
 from suitekit.machine import home_and_other, node_of_pfn, pfn_of
 from suitekit.verify import frames, move_and_verify
 
 from movephys.arch import pfn_to_phys
-from movephys.probes import cgroups
+from movephys.changes import cpuset
+from movephys.changes.child import holding_child
 from movephys.verdicts import broken
 
 pytestmark = [
@@ -35,7 +35,7 @@ pytestmark = [
 _CHILD_KEEPS = ExitStack()
 
 
-def page_in_cpuset(group: cgroups.CpusetGroup) -> tuple[int, int]:
+def page_in_cpuset(group: cpuset.CpusetGroup) -> tuple[int, int]:
     """In the child: join the group, allocate and fill a page, report (pid, pfn)."""
     group.add(os.getpid())
     page = _CHILD_KEEPS.enter_context(owned.private_anon())
@@ -44,7 +44,7 @@ def page_in_cpuset(group: cgroups.CpusetGroup) -> tuple[int, int]:
     return os.getpid(), pfn
 
 
-def join_and_map(group: cgroups.CpusetGroup, page: owned.OwnedMemory) -> int | None:
+def join_and_map(group: cpuset.CpusetGroup, page: owned.OwnedMemory) -> int | None:
     """In the child: join the group, then map the inherited shared page.
 
     fork does not copy the page tables of a shared mapping, so the child maps
@@ -76,7 +76,7 @@ CASES = (CpusetCase("move", MPOL_MF_MOVE), CpusetCase("move_all", MPOL_MF_MOVE_A
 def test_cpuset_eacces(case: CpusetCase, caller: Caller, two_nodes: tuple[int, int]) -> None:
     home, target = two_nodes
     with (
-        cgroups.cpuset_group(mems=[home]) as group,
+        cpuset.cpuset_group(mems=[home]) as group,
         holding_child(lambda: page_in_cpuset(group)) as (_, (pid, pfn)),
     ):
         result = caller([pfn_to_phys(pfn)], [target], case.flags)
@@ -94,7 +94,7 @@ def test_cpuset_intersection_eacces(caller: Caller, two_nodes: tuple[int, int]) 
         pfn = frames(page.named)[page.named[0]]
         home, target = home_and_other(pfn, two_nodes)
         with (
-            cgroups.cpuset_group(mems=[home]) as group,
+            cpuset.cpuset_group(mems=[home]) as group,
             holding_child(lambda: join_and_map(group, page)) as (child, child_pfn),
         ):
             check_child_maps(child, child_pfn, pfn)
@@ -112,7 +112,7 @@ def test_cpuset_allows_after_widening(caller: Caller, two_nodes: tuple[int, int]
     with owned.shmem() as page:
         home, target = home_and_other(frames(page.named)[page.named[0]], two_nodes)
         with (
-            cgroups.cpuset_group(mems=[home]) as group,
+            cpuset.cpuset_group(mems=[home]) as group,
             holding_child(lambda: join_and_map(group, page)) as (child, child_pfn),
         ):
             pfn = frames(page.named)[page.named[0]]
@@ -126,7 +126,7 @@ def test_cpuset_allows_after_widening(caller: Caller, two_nodes: tuple[int, int]
             move_and_verify(caller, page, target, MPOL_MF_MOVE_ALL, "moved")
 
 
-def break_cow(group: cgroups.CpusetGroup, page: owned.OwnedMemory) -> int | None:
+def break_cow(group: cpuset.CpusetGroup, page: owned.OwnedMemory) -> int | None:
     """In the child: join the group, then write the inherited private page.
 
     The write gives the child a copy of its own; the parent's frame keeps the
@@ -146,7 +146,7 @@ def test_cpuset_of_a_process_that_broke_cow_does_not_decide(
         pfn = frames(page.named)[page.named[0]]
         home, target = home_and_other(pfn, two_nodes)
         with (
-            cgroups.cpuset_group(mems=[home]) as group,
+            cpuset.cpuset_group(mems=[home]) as group,
             holding_child(lambda: break_cow(group, page)) as (child, child_pfn),
         ):
             if child_pfn is None or child_pfn == pfn:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import pytest
 from suitekit import owned as producers
 from suitekit.calls import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, Caller, describe_result
-from suitekit.child import holding_child
 from suitekit.expect import check_status
 from suitekit.machine import node_of_pfn, other_node, phys_of
 from suitekit.owned import OwnedMemory
 from suitekit.verify import frames, move_and_verify
 
 from movephys.arch import pfn_to_phys
+from movephys.changes.child import holding_child
 
 pytestmark = [
     pytest.mark.needs_syscall,

@@ -17,8 +17,8 @@ from suitekit.expect import check_errno, check_status
 from suitekit.machine import node_of_pfn, pfn_of
 
 from movephys.arch import pfn_to_phys
+from movephys.changes.child import run_in_child
 from movephys.probes import caps
-from movephys.probes.child import run_in_child
 from movephys.syscall import native
 
 pytestmark = [pytest.mark.needs_syscall, pytest.mark.needs_root]

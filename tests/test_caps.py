@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from movephys.probes import caps, userns
-from movephys.probes.child import ChildFailed, run_in_child
+from movephys.changes import credentials, userns
+from movephys.changes.child import ChildFailed, run_in_child
+from movephys.probes import caps
 from movephys.syscall import native
 
 NOBODY = 65534
@@ -46,23 +47,24 @@ def test_child_dying_without_result() -> None:
 @needs_root
 def test_setuid_keeping_sys_admin() -> None:
     uid, effective = run_in_child(
-        my_credentials, setup=lambda: caps.setuid_keeping(NOBODY, {caps.CAP_SYS_ADMIN})
+        my_credentials, setup=lambda: credentials.setuid_keeping(NOBODY, {caps.CAP_SYS_ADMIN})
     )
     assert (uid, effective) == (NOBODY, {caps.CAP_SYS_ADMIN})
 
 
 @needs_root
 def test_keep_only_and_drop() -> None:
-    assert run_in_child(my_credentials, setup=lambda: caps.keep_only({caps.CAP_SYS_NICE})) == (
-        0, {caps.CAP_SYS_NICE}
-    )
-    uid, effective = run_in_child(my_credentials, setup=lambda: caps.drop({caps.CAP_SYS_ADMIN}))
+    kept = run_in_child(my_credentials, setup=lambda: credentials.keep_only({caps.CAP_SYS_NICE}))
+    assert kept == (0, {caps.CAP_SYS_NICE})
+    dropped = run_in_child(my_credentials, setup=lambda: credentials.drop({caps.CAP_SYS_ADMIN}))
+    uid, effective = dropped
     assert uid == 0 and caps.CAP_SYS_ADMIN not in effective and caps.CAP_SYS_NICE in effective
 
 
 @needs_root
 def test_unprivileged_user_has_nothing() -> None:
-    assert run_in_child(my_credentials, setup=lambda: caps.become(NOBODY)) == (NOBODY, frozenset())
+    nobody = run_in_child(my_credentials, setup=lambda: credentials.become(NOBODY))
+    assert nobody == (NOBODY, frozenset())
 
 
 @needs_root
@@ -74,7 +76,7 @@ def test_dropped_capability_is_enforced_by_the_kernel() -> None:
         return result.ret, result.errno
 
     assert run_in_child(move_all) == (0, 0)
-    assert run_in_child(move_all, setup=lambda: caps.drop({caps.CAP_SYS_NICE})) == (
+    assert run_in_child(move_all, setup=lambda: credentials.drop({caps.CAP_SYS_NICE})) == (
         -1, errno.EPERM
     )
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from movephys.changes import cpuset
 from movephys.probes import cgroups
 
 HOST_MOUNTINFO = """\
@@ -86,7 +87,7 @@ def test_group_holds_a_process_then_gives_it_back(
     cgroup2_root: Path, sleeper: subprocess.Popen[bytes]
 ) -> None:
     before = group_of(sleeper.pid)
-    with cgroups.temporary_group(cgroup2_root) as group:
+    with cpuset.temporary_group(cgroup2_root) as group:
         assert group.name.startswith(f"movephys-{os.getpid()}-")
         group.add(sleeper.pid)
         assert group.members() == [sleeper.pid]
@@ -98,7 +99,7 @@ def test_group_holds_a_process_then_gives_it_back(
 def test_group_removed_after_its_member_died(
     cgroup2_root: Path, sleeper: subprocess.Popen[bytes]
 ) -> None:
-    with pytest.raises(RuntimeError), cgroups.temporary_group(cgroup2_root) as group:
+    with pytest.raises(RuntimeError), cpuset.temporary_group(cgroup2_root) as group:
         group.add(sleeper.pid)
         sleeper.kill()
         raise RuntimeError("case failed")
@@ -109,6 +110,6 @@ def test_cpuset_group_restricts_mems() -> None:
     reason = cgroups.cpuset_unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
-    with cgroups.cpuset_group([0]) as group:
+    with cpuset.cpuset_group([0]) as group:
         assert group.mems() == "0"
     assert not group.path.exists()

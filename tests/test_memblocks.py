@@ -8,6 +8,7 @@ import pytest
 from sysfs_tree import BLOCK_SIZE, memory_tree
 
 from movephys import arch
+from movephys.changes import offline
 from movephys.probes import memblocks
 
 PAGES_PER_BLOCK = BLOCK_SIZE // arch.PAGE_SIZE
@@ -43,21 +44,21 @@ def test_blocks(memory: Path) -> None:
 
 
 def test_candidates_prefer_movable_then_high_blocks(memory: Path) -> None:
-    order = [b.index for b in memblocks.offline_candidates(memblocks.blocks(memory))]
+    order = [b.index for b in offline.offline_candidates(memblocks.blocks(memory))]
     assert order == [9, 8, 2, 1]
-    only_node0 = memblocks.offline_candidates(memblocks.blocks(memory), node=0)
+    only_node0 = offline.offline_candidates(memblocks.blocks(memory), node=0)
     assert [b.index for b in only_node0] == [2, 1]
 
 
 def test_never_a_nodes_last_online_block(tmp_path: Path) -> None:
     root = memory_tree(tmp_path / "m", {0: ("online", 0, "none"), 4: ("online", 1, "Normal")})
-    block, tried = memblocks.offline_one(root=root)
+    block, tried = offline.offline_one(root=root)
     assert block is None
     assert tried == "no online block other than block 0 or a node's last"
 
 
 def test_offlined_restores_online_into_the_same_zone(memory: Path) -> None:
-    with memblocks.offlined(root=memory) as block:
+    with offline.offlined(root=memory) as block:
         assert block.index == 9
         assert (memory / "memory9/state").read_text() == "offline"
         (memory / "memory9/state").write_text("offline\n")  # what sysfs would read back
@@ -65,7 +66,7 @@ def test_offlined_restores_online_into_the_same_zone(memory: Path) -> None:
 
 
 def test_offlined_restores_after_failure(memory: Path) -> None:
-    with pytest.raises(RuntimeError), memblocks.offlined(node=0, root=memory) as block:
+    with pytest.raises(RuntimeError), offline.offlined(node=0, root=memory) as block:
         (memory / f"{block.name}/state").write_text("offline\n")
         raise RuntimeError("case failed")
     assert (memory / "memory2/state").read_text() == "online"
@@ -77,8 +78,8 @@ def test_refusal_is_reported_per_block(memory: Path, monkeypatch: pytest.MonkeyP
             16, f"{block.name}: writing 'offline' to state failed: Device or resource busy"
         )
 
-    monkeypatch.setattr(memblocks, "offline", busy)
-    block, tried = memblocks.offline_one(node=0, root=memory)
+    monkeypatch.setattr(offline, "offline", busy)
+    block, tried = offline.offline_one(node=0, root=memory)
     assert block is None
     assert tried == (
         "memory2: writing 'offline' to state failed: Device or resource busy; "

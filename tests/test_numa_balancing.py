@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from movephys.probes import numa_balancing
+from movephys.changes import numa_balancing
 
 
 @pytest.fixture

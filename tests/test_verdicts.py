@@ -9,7 +9,7 @@ pytest_plugins = ["pytester"]
 SAMPLE_SUITE = """
 import pytest
 from movephys.verdicts import KernelWrong, SetupBroken, broken
-from movephys.probes.cgroups import CgroupError
+from movephys.changes.cpuset import CgroupError
 
 def test_kernel_wrong():
     assert 2 == 3, "the kernel said 2, the spec expected 3"

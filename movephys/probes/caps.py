@@ -1,15 +1,11 @@
-"""Capabilities of this process through capget/capset (cffi), and dropping them.
+"""Capabilities of a process through capget (cffi): the constants, the sets, a reader.
 
-The changing functions (:func:`drop`, :func:`keep_only`,
-:func:`setuid_keeping`, :func:`become`) change the calling process for good:
-call them in a child (:func:`movephys.probes.child.run_in_child` with
-``setup=``), never in the test process.
+Dropping them is :mod:`movephys.changes.credentials`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cffi import FFI
@@ -31,19 +27,12 @@ CAP_SYSLOG = 34
 CAP_LAST_KNOWN = 40  # CAP_CHECKPOINT_RESTORE; /proc/sys/kernel/cap_last_cap has the kernel's
 
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
-PR_SET_KEEPCAPS = 8
-PR_CAPBSET_DROP = 24
-PR_CAP_AMBIENT = 47
-PR_CAP_AMBIENT_CLEAR_ALL = 4
-
 ffi = FFI()
 ffi.cdef(
     """
     typedef struct { uint32_t version; int pid; } cap_header_t;
     typedef struct { uint32_t effective; uint32_t permitted; uint32_t inheritable; } cap_data_t;
     int capget(cap_header_t *header, cap_data_t *data);
-    int capset(cap_header_t *header, const cap_data_t *data);
-    int prctl(int option, ...);
     """
 )
 libc = ffi.dlopen(None)
@@ -63,19 +52,11 @@ class CapSets:
     inheritable: frozenset[int]
 
 
-def _mask(caps: Iterable[int]) -> int:
-    mask = 0
-    for cap in caps:
-        mask |= 1 << cap
-    return mask
-
-
 def _caps(mask: int) -> frozenset[int]:
     return frozenset(bit for bit in range(64) if mask >> bit & 1)
 
 
-def _fail(call: str) -> CapabilityError:
-    err = ffi.errno
+def capability_error(call: str, err: int) -> CapabilityError:
     return CapabilityError(err, f"{call} failed: {os.strerror(err)}")
 
 
@@ -84,7 +65,7 @@ def get(pid: int = 0) -> CapSets:
     header = ffi.new("cap_header_t *", {"version": LINUX_CAPABILITY_VERSION_3, "pid": pid})
     data = ffi.new("cap_data_t[2]")
     if libc.capget(header, data) != 0:
-        raise _fail("capget")
+        raise capability_error("capget", ffi.errno)
 
     def join(field: str) -> frozenset[int]:
         return _caps(getattr(data[0], field) | getattr(data[1], field) << 32)
@@ -92,67 +73,7 @@ def get(pid: int = 0) -> CapSets:
     return CapSets(join("effective"), join("permitted"), join("inheritable"))
 
 
-def set_caps(sets: CapSets) -> None:
-    header = ffi.new("cap_header_t *", {"version": LINUX_CAPABILITY_VERSION_3, "pid": 0})
-    data = ffi.new("cap_data_t[2]")
-    for name in ("effective", "permitted", "inheritable"):
-        mask = _mask(getattr(sets, name))
-        setattr(data[0], name, mask & 0xFFFFFFFF)
-        setattr(data[1], name, mask >> 32)
-    if libc.capset(header, data) != 0:
-        raise _fail("capset")
-
-
 def has_effective(cap: int) -> bool:
     return cap in get().effective
 
 
-def _prctl(option: int, *args: int) -> None:
-    cargs = [ffi.cast("unsigned long", a) for a in args]
-    if libc.prctl(option, *cargs) != 0:
-        raise _fail(f"prctl({option})")
-
-
-def _clear_ambient() -> None:
-    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-
-
-def drop(caps: Iterable[int]) -> None:
-    """Remove ``caps`` from every set and the bounding set; uid unchanged (in a child only)."""
-    removed = frozenset(caps)
-    current = get()
-    for cap in removed:
-        if CAP_SETPCAP in current.effective:
-            _prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
-    _clear_ambient()
-    set_caps(
-        CapSets(
-            current.effective - removed,
-            current.permitted - removed,
-            current.inheritable - removed,
-        )
-    )
-
-
-def keep_only(caps: Iterable[int]) -> None:
-    """Hold exactly ``caps`` (effective and permitted); uid unchanged (in a child only)."""
-    kept = frozenset(caps)
-    _clear_ambient()
-    set_caps(CapSets(kept, kept, frozenset()))
-
-
-def become(uid: int, gid: int | None = None) -> None:
-    """Switch real, effective and saved ids to an unprivileged user: every capability goes."""
-    gid = uid if gid is None else gid
-    os.setgroups([])
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
-
-
-def setuid_keeping(uid: int, caps: Iterable[int], gid: int | None = None) -> None:
-    """Become ``uid`` (non-zero) yet keep ``caps`` effective (PR_SET_KEEPCAPS; in a child only)."""
-    kept = frozenset(caps)
-    _prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0)
-    become(uid, gid)
-    # The uid change cleared the effective set; the permitted set survived KEEPCAPS.
-    set_caps(CapSets(kept, kept, frozenset()))

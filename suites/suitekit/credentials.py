@@ -1,6 +1,6 @@
 """The callers of the permission cases: credentials set up inside a forked child.
 
-Each function runs in the child (see suitekit.child) before the call; the
+Each function runs in the child (see movephys.changes.child) before the call; the
 test process keeps its own credentials.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from movephys.probes import caps, userns
+from movephys.changes import credentials, userns
+from movephys.probes import caps
 
 NOBODY = 65534
 
@@ -23,12 +24,12 @@ def unprivileged() -> None:
 
 def root_without_sys_admin() -> None:
     """uid 0 with every capability it had except CAP_SYS_ADMIN."""
-    caps.drop({caps.CAP_SYS_ADMIN})
+    credentials.drop({caps.CAP_SYS_ADMIN})
 
 
 def cap_sys_nice_only() -> None:
     """uid 0 holding CAP_SYS_NICE and nothing else (what move_pages' MOVE_ALL needs)."""
-    caps.keep_only({caps.CAP_SYS_NICE})
+    credentials.keep_only({caps.CAP_SYS_NICE})
 
 
 def userns_root() -> None:
@@ -42,7 +43,7 @@ def userns_root() -> None:
 
 def sys_admin_as_nobody() -> None:
     """uid 65534 that kept CAP_SYS_ADMIN through the uid change."""
-    caps.setuid_keeping(NOBODY, {caps.CAP_SYS_ADMIN})
+    credentials.setuid_keeping(NOBODY, {caps.CAP_SYS_ADMIN})
 
 
 WHO: dict[str, Callable[[], None]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import pytest
 
 from movephys import memory
 from movephys.arch import HPAGE_SIZE, PAGE_SIZE, hugetlb_pool, pfn_to_phys, phys_to_pfn
+from movephys.changes import offline
 from movephys.probes import iomem, memblocks
 from movephys.verdicts import broken
 from suitekit.machine import describe_pfn, node_of_pfn, page_flags, pfn_of
@@ -72,19 +73,15 @@ def beyond_last_pfn() -> Iterator[Target]:
 @contextmanager
 def offline_block() -> Iterator[Target]:
     """A memory block taken offline for the case, and put back online after."""
-    with machine_lock(memblocks.BLOCK_SIZE_FILE):
-        block, tried = memblocks.offline_one()
-        if block is None:
-            pytest.skip(f"no memory block could be offlined: {tried}")
+    with machine_lock(memblocks.BLOCK_SIZE_FILE), ExitStack() as stack:
         try:
-            pfn = block.start_pfn
-            yield Target(
-                pfn_to_phys(pfn),
-                None,
-                f"an offline memory block (block {block.index}, pfn {pfn:#x})",
-            )
-        finally:
-            memblocks.online(block)
+            block = stack.enter_context(offline.offlined())
+        except memblocks.MemoryBlockError as error:
+            pytest.skip(str(error))
+        pfn = block.start_pfn
+        yield Target(
+            pfn_to_phys(pfn), None, f"an offline memory block (block {block.index}, pfn {pfn:#x})"
+        )
 
 
 @contextmanager

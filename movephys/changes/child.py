@@ -1,4 +1,5 @@
-"""Run a Python callable in a forked child and bring back its result.
+"""Forked children: one that runs a callable and brings back its result, and one
+that holds pages mapped until released.
 
 Privilege changes (uid, capabilities, user namespaces) happen in the child
 so the test process keeps its own credentials whatever the case does. The
@@ -13,7 +14,8 @@ import select
 import signal
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -97,3 +99,42 @@ def _describe(wait_status: int) -> str:
     if os.WIFSIGNALED(wait_status):
         return f"killed by signal {os.WTERMSIG(wait_status)}"
     return f"exit status {os.WEXITSTATUS(wait_status)}"
+
+
+@contextmanager
+def holding_child(setup: Callable[[], T]) -> Iterator[tuple[int, T]]:
+    """A child that runs setup, reports its result, and stays alive until the block ends.
+
+    Used for pages another process must keep mapped (shared pages, a page of
+    a process in a cpuset) while the test calls.
+    """
+    result_read, result_write = os.pipe()
+    hold_read, hold_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(result_read)
+        os.close(hold_write)
+        try:
+            payload = pickle.dumps(("ok", setup()))
+        except BaseException:  # noqa: BLE001 - every failure must reach the parent
+            payload = pickle.dumps(("error", traceback.format_exc()))
+        try:
+            with os.fdopen(result_write, "wb") as pipe:
+                pipe.write(payload)
+            os.read(hold_read, 1)  # returns when the parent closes its end
+        finally:
+            os._exit(0)
+    os.close(result_write)
+    os.close(hold_read)
+    try:
+        with os.fdopen(result_read, "rb") as pipe:
+            data = pipe.read()
+        if not data:
+            raise ChildFailed(f"child {pid} died without a result")
+        kind, value = pickle.loads(data)
+        if kind == "error":
+            raise ChildFailed(f"child {pid} raised:\n{value}")
+        yield pid, value
+    finally:
+        os.close(hold_write)
+        os.waitpid(pid, 0)

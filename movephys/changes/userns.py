@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from cffi import FFI
 
-from movephys.probes.child import ChildFailed, run_in_child
+from movephys.changes.child import ChildFailed, run_in_child
 
 T = TypeVar("T")
 
