@@ -56,19 +56,13 @@ def test_never_a_nodes_last_online_block(tmp_path: Path) -> None:
     assert tried == "no online block other than block 0 or a node's last"
 
 
-def test_offlined_restores_online_into_the_same_zone(memory: Path) -> None:
-    with memblocks.offlined(root=memory) as block:
-        assert block.index == 9
-        assert (memory / "memory9/state").read_text() == "offline"
-        (memory / "memory9/state").write_text("offline\n")  # what sysfs would read back
+def test_online_puts_an_offlined_block_back_into_its_zone(memory: Path) -> None:
+    block, _ = memblocks.offline_one(root=memory)
+    assert block is not None and block.index == 9
+    assert (memory / "memory9/state").read_text() == "offline"
+    (memory / "memory9/state").write_text("offline\n")  # what sysfs would read back
+    memblocks.online(block, memory)
     assert (memory / "memory9/state").read_text() == "online_movable"
-
-
-def test_offlined_restores_after_failure(memory: Path) -> None:
-    with pytest.raises(RuntimeError), memblocks.offlined(node=0, root=memory) as block:
-        (memory / f"{block.name}/state").write_text("offline\n")
-        raise RuntimeError("case failed")
-    assert (memory / "memory2/state").read_text() == "online"
 
 
 def test_refusal_is_reported_per_block(memory: Path, monkeypatch: pytest.MonkeyPatch) -> None:

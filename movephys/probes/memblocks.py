@@ -3,15 +3,13 @@
 Each ``memoryN`` directory is one block of ``block_size_bytes`` (hex) bytes
 starting at physical address ``N * block_size``; its ``state`` is online or
 offline and a ``nodeX`` link names its node. Offlining is machine-wide:
-:func:`offlined` always puts the block back online on exit.
+:func:`offline_one` takes one offline, :func:`online` puts it back.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,9 +46,6 @@ class MemoryBlock:
     @property
     def name(self) -> str:
         return f"memory{self.index}"
-
-    def contains(self, pfn: int) -> bool:
-        return self.start_pfn <= pfn < self.end_pfn
 
 
 def parse_block_size(text: str) -> int:
@@ -176,14 +171,3 @@ def offline_one(
         return block, "; ".join(tried)
     return None, "; ".join(tried) or "no online block other than block 0 or a node's last"
 
-
-@contextmanager
-def offlined(node: int | None = None, root: Path = MEMORY_ROOT) -> Iterator[MemoryBlock]:
-    """A block offline inside the block, online again on exit; MemoryBlockError if none."""
-    block, tried = offline_one(node, root)
-    if block is None:
-        raise MemoryBlockError(0, f"no memory block could be offlined: {tried}")
-    try:
-        yield block
-    finally:
-        online(block, root)
