@@ -37,7 +37,6 @@ class Usage:
     sys_s: float
     peak_rss_kib: int
     rss_growth_kib: int
-    peak_reset: bool  # False when clear_refs refused: the peak then includes earlier life
 
     @property
     def cpu_s(self) -> float:
@@ -72,7 +71,7 @@ class Mover:
 
 def _child(mover: Mover) -> tuple[Usage, Any]:
     state = mover.prepare()
-    reset = reset_peak_rss()
+    reset_peak_rss()  # when clear_refs refuses, the peak includes earlier life
     start_rss = status_kib(STATUS.read_text(), "VmRSS")
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
@@ -86,7 +85,6 @@ def _child(mover: Mover) -> tuple[Usage, Any]:
         sys_s=after.ru_stime - before.ru_stime,
         peak_rss_kib=peak,
         rss_growth_kib=max(0, peak - start_rss),
-        peak_reset=reset,
     )
     return usage, mover.check(state, result)
 

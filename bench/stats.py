@@ -14,10 +14,6 @@ class Spread:
     high: float  # the largest value seen
     n: int
 
-    @property
-    def relative_width(self) -> float:
-        """(high - low) / median: 0 when every repeat agreed."""
-        return (self.high - self.low) / self.median if self.median else 0.0
 
 
 def spread(values: Sequence[float]) -> Spread:

@@ -47,7 +47,6 @@ class Translation:
 
     owners: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # pfn -> [(pid, va)]
     processes_scanned: int = 0
-    vmas_scanned: int = 0
     entries_scanned: int = 0
 
     def by_process(self) -> dict[int, list[tuple[int, int]]]:
@@ -122,7 +121,6 @@ def scan_process(pid: int, wanted: np.ndarray, result: Translation, proc: Path) 
         return  # gone, or not ours to read: a daemon skips it the same way
     try:
         result.processes_scanned += 1
-        result.vmas_scanned += sum(1 for vma in vmas if vma.name not in SKIPPED_VMAS)
         for run in page_runs(vmas):
             for first_page, count in _chunks(run):
                 try:

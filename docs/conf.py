@@ -14,7 +14,7 @@ import movephys  # noqa: E402
 
 project = "movephys"
 author = "movephys developers"
-copyright = "movephys developers"  # noqa: A001 (Sphinx's name)
+copyright = "movephys developers"  # Sphinx's name, shadowing the builtin
 version = release = movephys.__version__
 extensions = ["movephys_docs"]
 root_doc = "index"

@@ -16,7 +16,7 @@ import movephys  # noqa: E402
 
 project = "movephys"
 author = "movephys developers"
-copyright = "movephys developers"  # noqa: A001 (Sphinx's name)
+copyright = "movephys developers"  # Sphinx's name, shadowing the builtin
 version = release = movephys.__version__
 # movephys_man sets man_pages from spec/syscall.toml (name, summary, section).
 extensions = ["movephys_man"]

@@ -35,19 +35,13 @@ MAP_SHARED = 0x01
 MAP_PRIVATE = 0x02
 MAP_ANONYMOUS = 0x20
 MAP_32BIT = 0x40  # x86_64: the mapping lies in the first 2 GiB
-MAP_LOCKED = 0x2000
-MAP_NORESERVE = 0x4000
 MAP_POPULATE = 0x8000
 MAP_HUGETLB = 0x40000
 
-MADV_NORMAL = 0
-MADV_DONTNEED = 4
 MADV_MERGEABLE = 12
 MADV_UNMERGEABLE = 13
 MADV_HUGEPAGE = 14
 MADV_NOHUGEPAGE = 15
-MADV_COLD = 20
-MADV_PAGEOUT = 21
 
 ffi = FFI()
 ffi.cdef(
@@ -121,23 +115,6 @@ class Mapping:
     def fill_pattern(self, seed: int) -> None:
         for index in range(self.pages):
             self.write(index * PAGE_SIZE, page_pattern(seed, index))
-
-    def damaged_pages(self, seed: int) -> list[int]:
-        """Indexes of pages whose contents differ from :meth:`fill_pattern`'s."""
-        return [
-            index
-            for index in range(self.pages)
-            if self.read(index * PAGE_SIZE, PAGE_SIZE) != page_pattern(seed, index)
-        ]
-
-    def write_u64s(self, offset: int, values: Sequence[int]) -> int:
-        """Store 64-bit elements at ``offset``; returns their address (a raw array)."""
-        self._bounds(offset, 8 * len(values))
-        return write_array(self.addr + offset, "uint64_t", values)
-
-    def write_u32s(self, offset: int, values: Sequence[int]) -> int:
-        self._bounds(offset, 4 * len(values))
-        return write_array(self.addr + offset, "uint32_t", values)
 
     def write_i32s(self, offset: int, values: Sequence[int]) -> int:
         self._bounds(offset, 4 * len(values))
@@ -280,19 +257,6 @@ def file_mapping(
         yield mapping
     finally:
         _unmap(mapping)
-
-
-@contextmanager
-def with_unreadable_tail(readable_bytes: int) -> Iterator[tuple[Mapping, int]]:
-    """A mapping whose page after ``readable_bytes`` (rounded up) is PROT_NONE.
-
-    Yields the mapping and the address of the PROT_NONE page: an array that
-    starts ``n`` bytes before it has ``n`` readable bytes, then faults.
-    """
-    readable = _round_up(max(readable_bytes, 1), PAGE_SIZE)
-    with anonymous(readable + PAGE_SIZE) as mapping:
-        mapping.mprotect(readable, PAGE_SIZE, PROT_NONE)
-        yield mapping, mapping.addr + readable
 
 
 def executable_page(code: bytes) -> int:

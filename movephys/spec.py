@@ -225,13 +225,6 @@ class Spec:
     def files(self) -> tuple[Path, ...]:
         return tuple(self.directory / name for name in SPEC_FILES)
 
-    @property
-    def flag_mask(self) -> int:
-        mask = 0
-        for flag in self.flags:
-            mask |= flag.value
-        return mask
-
     def flag(self, name: str) -> Flag:
         return _by_key(self.flags, "name", name)
 

@@ -30,7 +30,8 @@ def kernel_log_clean(request: pytest.FixtureRequest) -> Iterator[KernelLogWatch]
     """Fail the case when the kernel logs BUG, WARNING, Oops, KASAN or lockdep during it.
 
     The call phase is checked by the hook below so that a splat counts as the
-    case's failure; lines that appear during teardown are checked here.
+    case's failure; lines that appear during teardown are checked here. A log
+    that cannot be read makes every case a set-up error saying why.
     """
     watch = KernelLogWatch.start()
     request.node.stash[KERNEL_LOG] = watch

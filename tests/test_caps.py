@@ -89,9 +89,3 @@ def test_user_namespace_root() -> None:
     uid, effective = run_in_child(my_credentials, setup=lambda: userns.enter_as_root(outer))
     assert uid == 0 and caps.CAP_SYS_ADMIN in effective  # in the namespace, not outside
 
-
-def test_run_in_userns() -> None:
-    reason = userns.unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    assert userns.run_in_userns(os.geteuid, outer_uid=NOBODY if os.geteuid() == 0 else None) == 0

@@ -49,23 +49,28 @@ def test_parse_record() -> None:
     assert kmsg.parse_record(b"garbage without a header") is None
 
 
-def test_unreadable_log_is_a_reason(tmp_path: Path) -> None:
+def test_unreadable_log_raises_the_reason(tmp_path: Path) -> None:
     missing = str(tmp_path / "kmsg")
-    assert kmsg.open_at_end(missing) is None
-    assert kmsg.unreadable_reason(missing) == (
-        f"kernel log unreadable: {missing}: No such file or directory"
-    )
+    with pytest.raises(kmsg.KmsgUnreadable) as caught:
+        kmsg.open_at_end(missing)
+    assert str(caught.value) == f"kernel log unreadable: {missing}: No such file or directory"
+
+
+def _log_readable() -> bool:
+    try:
+        kmsg.open_at_end().close()
+    except kmsg.KmsgUnreadable:
+        return False
+    return True
 
 
 @pytest.mark.skipif(
-    kmsg.unreadable_reason() is not None or not os.access(kmsg.KMSG, os.W_OK),
+    not _log_readable() or not os.access(kmsg.KMSG, os.W_OK),
     reason=f"{kmsg.KMSG} not readable and writable here (needs root)",
 )
 def test_reader_sees_only_records_after_its_mark() -> None:
     marker = f"movephys unit test marker {os.getpid()}-{os.urandom(4).hex()}"
-    reader = kmsg.open_at_end()
-    assert reader is not None
-    with reader:
+    with kmsg.open_at_end() as reader:
         with open(kmsg.KMSG, "w") as log:
             log.write(f"<6>{marker}\n")
         lines = kmsg.new_lines(reader)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "manpage" / "_ext"))
 
-from movephys_man.roff import (  # noqa: E402
+from movephys_man.roff import (
     BOLD,
     ITALIC,
     ROMAN,

@@ -31,7 +31,7 @@ def fake_reference(tmp_path: Path) -> BuiltKernel:
     (home / "usr" / "include" / "asm").mkdir(parents=True)
     (home / "usr" / "include" / "asm" / "unistd_64.h").write_text("#define __NR_x 463\n")
     return BuiltKernel(home / "build" / "arch" / "x86" / "boot" / "bzImage", home / "usr",
-                       home / "src", home / "build", "0123456789abcdef", True, 0.0)
+                       home / "src", home / "build", "0123456789abcdef", 0.0)
 
 
 def test_mutate_replaces_the_one_occurrence() -> None:

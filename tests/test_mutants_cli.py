@@ -61,7 +61,7 @@ def reference(tmp_path: Path) -> BuiltKernel:
     (home / "build" / "arch" / "x86" / "boot" / "bzImage").write_bytes(b"kernel")
     (home / "usr" / "include").mkdir(parents=True)
     return BuiltKernel(home / "build" / "arch" / "x86" / "boot" / "bzImage", home / "usr",
-                       home / "src", home / "build", "feedfacecafe0000", True, 0.0)
+                       home / "src", home / "build", "feedfacecafe0000", 0.0)
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:

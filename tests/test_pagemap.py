@@ -39,10 +39,9 @@ def test_swapped_entry_has_no_pfn() -> None:
     assert pagemap.decode_entry(pagemap.PRESENT | pagemap.SWAPPED | 0x1234).pfn == 0
 
 
-def test_pfn_and_physical_address(tmp_path: Path) -> None:
+def test_pfn_of_present_and_absent_pages(tmp_path: Path) -> None:
     path = fake_pagemap(tmp_path / "pagemap", {5: pagemap.PRESENT | 0x5149A, 6: 0})
     assert pagemap.pfn_of(5 * PAGE + 12, path=path) == 0x5149A
-    assert pagemap.phys_addr_of(5 * PAGE + 12, path=path) == 0x5149A * PAGE + 12
     assert pagemap.pfn_of(6 * PAGE, path=path) is None
 
 

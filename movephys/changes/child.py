@@ -116,7 +116,7 @@ def holding_child(setup: Callable[[], T]) -> Iterator[tuple[int, T]]:
         os.close(hold_write)
         try:
             payload = pickle.dumps(("ok", setup()))
-        except BaseException:  # noqa: BLE001 - every failure must reach the parent
+        except BaseException:  # noqa: B036 - every failure must reach the parent
             payload = pickle.dumps(("error", traceback.format_exc()))
         try:
             with os.fdopen(result_write, "wb") as pipe:

@@ -9,15 +9,11 @@ where move_phys_pages checks CAP_SYS_ADMIN.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from cffi import FFI
 
 from movephys.changes.child import ChildFailed, run_in_child
-
-T = TypeVar("T")
 
 CLONE_NEWUSER = 0x10000000
 PR_SET_DUMPABLE = 4
@@ -78,9 +74,3 @@ def unavailable_reason() -> str | None:
         return f"no user namespace: ids inside are {ids}, not (0, 0)"
     return None
 
-
-def run_in_userns(
-    function: Callable[[], T], *, outer_uid: int | None = None, timeout: float = 30.0
-) -> T:
-    """Run ``function`` in a forked child that is root in a user namespace of its own."""
-    return run_in_child(function, setup=lambda: enter_as_root(outer_uid), timeout=timeout)

@@ -2,9 +2,9 @@
 
 The reader opens /dev/kmsg non-blocking and seeks to its end, so each
 :func:`new_lines` call returns the records logged since the previous one.
-An unreadable log (dmesg_restrict without root, no /dev/kmsg) is a reason
-string from :func:`unreadable_reason` and a ``None`` reader, never an
-exception in the caller.
+An unreadable log (dmesg_restrict without root, no /dev/kmsg) raises
+:class:`KmsgUnreadable` saying why: the caller decides what a run without
+the log is worth, never a reader that quietly sees nothing.
 """
 
 from __future__ import annotations
@@ -151,23 +151,18 @@ def _open(path: str) -> int:
     return fd
 
 
-def unreadable_reason(path: str = KMSG) -> str | None:
-    """Why the kernel log cannot be read, or None when it can."""
+class KmsgUnreadable(Exception):
+    """The kernel log cannot be read; str() says which file and why, in one line."""
+
+
+def open_at_end(path: str = KMSG) -> KmsgReader:
+    """A reader positioned at the end of the log; KmsgUnreadable when it cannot be read."""
     try:
-        os.close(_open(path))
+        return KmsgReader(_open(path))
     except OSError as error:
         denied = error.errno in (errno.EPERM, errno.EACCES)
         hint = " (dmesg_restrict: run as root)" if denied else ""
-        return f"kernel log unreadable: {path}: {error.strerror}{hint}"
-    return None
-
-
-def open_at_end(path: str = KMSG) -> KmsgReader | None:
-    """A reader positioned at the end of the log, or None when the log is unreadable."""
-    try:
-        return KmsgReader(_open(path))
-    except OSError:
-        return None
+        raise KmsgUnreadable(f"kernel log unreadable: {path}: {error.strerror}{hint}") from None
 
 
 def new_lines(reader: KmsgReader) -> list[str]:

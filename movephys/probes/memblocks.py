@@ -45,9 +45,6 @@ class MemoryBlock:
     def name(self) -> str:
         return f"memory{self.index}"
 
-    def contains(self, pfn: int) -> bool:
-        return self.start_pfn <= pfn < self.end_pfn
-
 
 def parse_block_size(text: str) -> int:
     """block_size_bytes is hex without a prefix, e.g. ``8000000`` for 128 MiB."""

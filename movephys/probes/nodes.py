@@ -5,7 +5,6 @@ Node ids can be sparse (0, 1, 16, 17 on POWER): nothing here assumes 0..n-1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from movephys.arch import NODE_ROOT
@@ -15,16 +14,6 @@ STATUS = Path("/proc/self/status")
 # x86_64 allows CONFIG_NODES_SHIFT up to 10, so MAX_NUMNODES <= 1024: a node id
 # at or above this is beyond MAX_NUMNODES on any x86_64 kernel.
 FALLBACK_NODES_SHIFT = 10
-
-
-@dataclass(frozen=True)
-class NodeFacts:
-    online: tuple[int, ...]
-    with_memory: tuple[int, ...]  # N_MEMORY (has_memory)
-    memoryless: tuple[int, ...]  # online without memory
-    allowed: tuple[int, ...]  # with memory and in this process's Mems_allowed_list
-    max_numnodes: int
-    max_numnodes_source: str
 
 
 def parse_node_list(text: str) -> tuple[int, ...]:
@@ -84,12 +73,6 @@ def max_numnodes_from_config(options: dict[str, str] | None) -> int | None:
     return 1 << int(shift)
 
 
-def max_numnodes() -> int | None:
-    """MAX_NUMNODES from the kernel config (1 << CONFIG_NODES_SHIFT), None when unknown."""
-    found = kconfig.read_config()
-    return None if found is None else max_numnodes_from_config(dict(found[0]))
-
-
 def max_numnodes_or_bound() -> tuple[int, str]:
     """MAX_NUMNODES and how it was learned; without a config, x86_64's upper bound.
 
@@ -104,18 +87,6 @@ def max_numnodes_or_bound() -> tuple[int, str]:
             return value, f"1 << CONFIG_NODES_SHIFT from {source}"
     return 1 << FALLBACK_NODES_SHIFT, (
         f"no kernel config; 1 << {FALLBACK_NODES_SHIFT}, the largest MAX_NUMNODES on x86_64"
-    )
-
-
-def node_facts(root: Path = NODE_ROOT, status: Path = STATUS) -> NodeFacts:
-    limit, source = max_numnodes_or_bound()
-    return NodeFacts(
-        online=online_nodes(root),
-        with_memory=memory_nodes(root),
-        memoryless=memoryless_nodes(root),
-        allowed=allowed_memory_nodes(root, status),
-        max_numnodes=limit,
-        max_numnodes_source=source,
     )
 
 

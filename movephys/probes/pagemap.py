@@ -76,8 +76,3 @@ def pfn_of(vaddr: int, pid: int | str = "self", path: str | None = None) -> int 
         )
     return entry.pfn
 
-
-def phys_addr_of(vaddr: int, pid: int | str = "self", path: str | None = None) -> int | None:
-    """The physical address of ``vaddr`` (offset within the page kept), None when not present."""
-    pfn = pfn_of(vaddr, pid, path)
-    return None if pfn is None else pfn * PAGE_SIZE + vaddr % PAGE_SIZE

@@ -251,7 +251,7 @@ def probe_verdict(
         return _refuse(confirmation.entry, confirmation.nr, refused)
     try:
         answer = query(confirmation.nr)
-    except Exception as error:  # noqa: BLE001 - any failure is a reason, not a crash
+    except Exception as error:  # any failure is a reason, not a crash
         return _refuse(confirmation.entry, confirmation.nr,
                        f"{refused}; {QUERY_PROBE_TEXT} could not run: {error}")
     asked = f"{QUERY_PROBE_TEXT} of {answer.frame} gave ret={answer.ret} status={answer.status}"
@@ -365,7 +365,7 @@ def confirm(
     if compat.confirmed and compat.nr is not None and compat_probe is not None:
         try:
             outcome = compat_probe(compat.nr)
-        except Exception as error:  # noqa: BLE001 - any failure is a reason, not a crash
+        except Exception as error:  # any failure is a reason, not a crash
             compat = _refuse(COMPAT, compat.nr, f"compat probe could not run: {error}")
         else:
             compat = probe_verdict(compat, *outcome, query=compat_query_probe)

@@ -58,7 +58,6 @@ class BuiltKernel:
     source_tree: Path
     build_dir: Path
     key: str
-    reused: bool
     seconds: float
 
 
@@ -238,8 +237,7 @@ def build(request: BuildRequest, progress: Progress) -> BuiltKernel:
 
     if done.exists() and bzimage.exists() and not is_tree:
         progress(f"reusing kernel {key} ({bzimage})")
-        return BuiltKernel(bzimage, headers, tree, build_dir, key, True,
-                           time.monotonic() - started)
+        return BuiltKernel(bzimage, headers, tree, build_dir, key, time.monotonic() - started)
 
     home.mkdir(parents=True, exist_ok=True)
     log = home / "build.log"
@@ -257,7 +255,7 @@ def build(request: BuildRequest, progress: Progress) -> BuiltKernel:
     seconds = time.monotonic() - started
     done.write_text(json.dumps({"key": key, "seconds": round(seconds, 1)}) + "\n")
     progress(f"built kernel {key} in {seconds:.0f} s")
-    return BuiltKernel(bzimage, headers, tree, build_dir, key, False, seconds)
+    return BuiltKernel(bzimage, headers, tree, build_dir, key, seconds)
 
 
 def print_progress(message: str) -> None:

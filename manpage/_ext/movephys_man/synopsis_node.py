@@ -6,11 +6,12 @@ from __future__ import annotations
 from docutils import nodes
 
 
-class synopsis(nodes.General, nodes.Element):  # noqa: N801 (docutils names nodes in lowercase)
+# docutils names node classes in lowercase.
+class synopsis(nodes.General, nodes.Element):
     """Children are a literal block for HTML; ``roff_lines`` is the man form."""
 
 
-class prerendered(nodes.General, nodes.Element):  # noqa: N801
+class prerendered(nodes.General, nodes.Element):
     """Children are what HTML shows; ``roff_lines`` is the man form."""
 
 
