@@ -1,14 +1,16 @@
 """Command line of the bench.
 
     python -m bench run [--quick] [--k 1,4,...] [--p 1,8,64] [--repeats N]
-                        [--methods phys,reverse,translate,copy]
+                        [--methods phys,known,reverse,reverse_c,translate,translate_c,copy]
+                        [--call-repeats N]
                         [--kernel-headers DIR | --syscall-nr N] [--out build/bench]
     python -m bench suite-time [--out build/bench] [-- PYTEST-ARGS...]
     python -m bench report [--out build/bench] [--docs docs/bench]
-    python -m bench vm [--quick] [run options] [--no-suite-time]
+    python -m bench vm [--quick] [run options] [--no-suite-time] [--vm-accel auto|tcg|kvm]
 
 ``run`` measures on the running kernel (root, two memory nodes); ``vm`` does
-run, suite-time and report with the reference kernel under QEMU.
+run, suite-time and report with the reference kernel under QEMU (KVM where
+a bounded test boot proves it works, else TCG; ``--vm-accel kvm`` insists).
 Exit status: 0 all measured and verified, 1 a page failed verification or the
 kernel cannot be measured (one line says why), 2 bad usage.
 """
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import machine, plan, report, results, suite_time, vm
+from bench.call_cost import CALL_CSV, CallCost
 from bench.gate import syscall_gate
 from bench.measure import MeasureError
 from bench.results import RAW_CSV, Measurement
@@ -49,6 +52,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", help="comma-separated K values (target pages)")
     parser.add_argument("--p", help="comma-separated P values (processes)")
     parser.add_argument("--repeats", type=int)
+    parser.add_argument("--call-repeats", type=int,
+                        help="single calls timed per per-call-cost probe and P "
+                             f"(default {plan.FULL_CALL_REPEATS}, quick "
+                             f"{plan.QUICK_CALL_REPEATS}, 0: no probes)")
     parser.add_argument("--methods", default=",".join(plan.METHODS),
                         help="subset of %(default)s")
     parser.add_argument("--kernel-headers", help="uapi headers giving __NR_move_phys_pages")
@@ -77,6 +84,9 @@ def make_parser() -> argparse.ArgumentParser:
     vm.add_argument("--docs", type=Path, help="also copy the results into this docs folder")
     vm.add_argument("--no-suite-time", action="store_true")
     vm.add_argument("--timeout", type=float, default=3600.0, help="seconds per VM job")
+    vm.add_argument("--vm-accel", choices=("auto", "tcg", "kvm"), default="auto",
+                    help="auto: KVM when a bounded test boot works here, else TCG; "
+                         "kvm: refuse when it does not")
     return parser
 
 
@@ -88,6 +98,7 @@ def plan_from(args: argparse.Namespace) -> plan.Plan:
             ps=plan.parse_int_list(args.p, "--p") if args.p else None,
             repeats=args.repeats,
             methods=plan.parse_methods(args.methods),
+            call_repeats=args.call_repeats,
         )
     except plan.PlanError as error:
         raise UsageError(str(error)) from None
@@ -115,24 +126,31 @@ def command_run(args: argparse.Namespace) -> int:
     except SyscallNumberError as error:
         raise UsageError(str(error)) from None
     if plan.PHYS in chosen.methods and not gate.open:
+        rest = ",".join(name for name in plan.METHODS if name != plan.PHYS)
         raise Refusal(f"refusing to measure move_phys_pages: {gate.account} "
-                      "(--methods reverse,translate,copy measures the rest)")
+                      f"(--methods {rest} measures the rest)")
     source, target = nodes_from(args.nodes)
     if source == target:
         print(f"bench: warning: source and target are both node {source}: nothing moves, "
               "the figures time the code path only", file=sys.stderr)
     machine.save(machine.describe(gate.account, args.accel), args.out)
+    (args.out / CALL_CSV).unlink(missing_ok=True)  # never report an earlier run's probes
     rows: list[Measurement] = []
+    calls: list[CallCost] = []
 
     def keep(row: Measurement) -> None:
         rows.append(row)
         results.write_rows(args.out / RAW_CSV, rows)  # a partial sweep still leaves its rows
 
+    def keep_call(row: CallCost) -> None:
+        calls.append(row)
+        results.write_rows(args.out / CALL_CSV, calls)
+
     def progress(line: str) -> None:
         print(f"bench: {line}", flush=True)
 
     try:
-        run_sweep(chosen, Setup(source, target, gate.nr), keep, progress)
+        run_sweep(chosen, Setup(source, target, gate.nr), keep, progress, keep_call)
     except (SweepError, WorkloadError, MeasureError) as error:
         raise Refusal(str(error)) from None
     report.write(report.load(args.out), args.out)

@@ -29,9 +29,9 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import send_handle
 
 from bench.children import reap
-from movephys import memory
+from movephys import arch, memory
 from movephys.probes import nodes, pagemap
-from movephys.probes.pagemap import ENTRY_SIZE, PAGE_SIZE
+from movephys.probes.pagemap import ENTRY_SIZE
 
 MAX_PROBLEMS = 3  # problems quoted per holder; the count says the rest
 
@@ -63,7 +63,7 @@ def pattern_seed(holder: int) -> int:
 def own_pfns(mapping: memory.Mapping, indexes: Sequence[int]) -> list[int | None]:
     """PFNs of our pages by one read of /proc/self/pagemap, decoded by the probe."""
     with open("/proc/self/pagemap", "rb", buffering=0) as stream:
-        stream.seek(mapping.addr // PAGE_SIZE * ENTRY_SIZE)
+        stream.seek(mapping.addr // arch.PAGE_SIZE * ENTRY_SIZE)
         raw = stream.read(mapping.pages * ENTRY_SIZE)
     pfns: list[int | None] = []
     for index in indexes:
@@ -90,7 +90,9 @@ def check_pages(
             problem = f"PFN {pfn:#x} is outside node {node}'s memory blocks"
         elif kernel_node != node:
             problem = f"move_pages query says node {kernel_node}"
-        elif mapping.read(index * PAGE_SIZE, PAGE_SIZE) != memory.page_pattern(seed, index):
+        elif mapping.read(index * arch.PAGE_SIZE, arch.PAGE_SIZE) != (
+            memory.page_pattern(seed, index)
+        ):
             problem = "data differ from the pattern written"
         if problem:
             if len(problems) < MAX_PROBLEMS:
@@ -123,7 +125,7 @@ def hold(connection: Connection, holder: int, pages: int, node: int) -> None:
     if cpus:
         os.sched_setaffinity(0, cpus)  # first touch lands on the node; place_on_node fixes the rest
     seed = pattern_seed(holder)
-    with memory.anonymous(pages * PAGE_SIZE) as mapping:
+    with memory.anonymous(pages * arch.PAGE_SIZE) as mapping:
         mapping.madvise(0, mapping.length, memory.MADV_NOHUGEPAGE)
         mapping.fill_pattern(seed)
         status = memory.place_on_node([mapping.page(i) for i in range(pages)], node)

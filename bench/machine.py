@@ -22,6 +22,7 @@ from movephys.probes import nodes
 CPUINFO = Path("/proc/cpuinfo")
 CLOCKSOURCES = Path("/sys/devices/system/clocksource/clocksource0/available_clocksource")
 MACHINE_JSON = "machine.json"
+VM_JSON = "vm.json"  # written on the host by `bench vm`: how TCG or KVM was chosen
 
 TCG = "QEMU TCG (software emulation)"
 KVM = "KVM guest"
@@ -117,3 +118,20 @@ def load(path: Path) -> Machine:
         return Machine(**json.loads(path.read_text()))
     except (OSError, ValueError, TypeError) as error:
         raise ValueError(f"{path}: not a machine description ({error})") from None
+
+
+@dataclass(frozen=True)
+class AccelChoice:
+    """vm.json: the execution mode asked for, the one used, and why not KVM."""
+
+    wanted: str  # auto, tcg or kvm (--vm-accel)
+    used: str  # tcg or kvm
+    kvm: str  # "used", or why the figures are not KVM's
+
+
+def load_choice(path: Path) -> AccelChoice | None:
+    """vm.json as written by :func:`run_all`; None when the run was not ``bench vm``."""
+    try:
+        return AccelChoice(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None

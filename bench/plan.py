@@ -6,11 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 PHYS = "phys"  # (a) move_phys_pages
-REVERSE = "reverse"  # (b) pagemap walk + move_pages per owner
-TRANSLATE = "translate"  # (c) the walk alone
+KNOWN = "known"  # (d) move_pages per owner, virtual addresses known: the kernel's own cost
+REVERSE = "reverse"  # (b) pagemap walk (numpy) + move_pages per owner
+REVERSE_C = "reverse_c"  # (b) the same in C
+TRANSLATE = "translate"  # (c) the numpy walk alone
+TRANSLATE_C = "translate_c"  # (c) the C walk alone
 COPY = "copy"  # the floor: memcpy of K pages across nodes
-METHODS: tuple[str, ...] = (PHYS, REVERSE, TRANSLATE, COPY)
-MOVING_METHODS = frozenset({PHYS, REVERSE})
+METHODS: tuple[str, ...] = (PHYS, KNOWN, REVERSE, REVERSE_C, TRANSLATE, TRANSLATE_C, COPY)
+MOVING_METHODS = frozenset({PHYS, KNOWN, REVERSE, REVERSE_C})
+C_METHODS = frozenset({REVERSE_C, TRANSLATE_C})  # need gcc at run time
+BASELINES = (REVERSE, REVERSE_C)  # reverse translation + move_pages: the fair one is the faster
 
 FULL_KS: tuple[int, ...] = tuple(4**i for i in range(9))  # 1 .. 65536
 FULL_PS: tuple[int, ...] = (1, 8, 64)
@@ -18,6 +23,10 @@ FULL_REPEATS = 3
 QUICK_KS: tuple[int, ...] = (1, 64, 4096)
 QUICK_PS: tuple[int, ...] = (1, 64)
 QUICK_REPEATS = 2
+# Single calls timed per fixed-cost probe and P (bench.fixed_cost): enough for a
+# median and a 10..90 % band; under TCG a moving call takes tens of ms.
+FULL_CALL_REPEATS = 100
+QUICK_CALL_REPEATS = 30
 
 MAX_PROCESSES = 512
 MAX_PAGES = 1 << 18  # 1 GiB of 4 KiB pages: more would not fit the VM's nodes
@@ -33,6 +42,7 @@ class Plan:
     ps: tuple[int, ...]
     repeats: int
     methods: tuple[str, ...]
+    call_repeats: int = FULL_CALL_REPEATS  # 0: no fixed-cost probes
 
     @property
     def total_pages(self) -> int:
@@ -72,6 +82,7 @@ def make_plan(
     ps: Sequence[int] | None = None,
     repeats: int | None = None,
     methods: Sequence[str] = METHODS,
+    call_repeats: int | None = None,
 ) -> Plan:
     """The full or quick plan, with any given value overriding it, checked."""
     plan = Plan(
@@ -79,9 +90,13 @@ def make_plan(
         ps=tuple(ps) if ps else (QUICK_PS if quick else FULL_PS),
         repeats=repeats if repeats is not None else (QUICK_REPEATS if quick else FULL_REPEATS),
         methods=tuple(methods),
+        call_repeats=call_repeats if call_repeats is not None else (
+            QUICK_CALL_REPEATS if quick else FULL_CALL_REPEATS),
     )
     if plan.repeats < 1:
         raise PlanError(f"--repeats: {plan.repeats} is below 1")
+    if plan.call_repeats < 0:
+        raise PlanError(f"--call-repeats: {plan.call_repeats} is below 0")
     if plan.total_pages > MAX_PAGES:
         raise PlanError(f"--k: {plan.total_pages} pages exceed the limit of {MAX_PAGES}")
     if max(plan.ps) > MAX_PROCESSES:

@@ -16,10 +16,11 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bench import workload
+from bench import call_cost, clib, workload
+from bench.call_cost import CallCost, CallCostError
 from bench.measure import MeasureError, Usage, run_in_child
 from bench.methods import MOVERS, Job, Verdict
-from bench.plan import MOVING_METHODS, Plan
+from bench.plan import C_METHODS, MOVING_METHODS, Plan
 from bench.results import Measurement
 from bench.workload import Target, Workload
 from movephys.changes import numa_balancing
@@ -124,32 +125,61 @@ def _progress_line(processes: int, k: int, repeat: int, rows: Sequence[Measureme
     return f"P={processes} K={k} repeat {repeat + 1}: " + ", ".join(parts)
 
 
+def _need_c_baseline(plan: Plan) -> None:
+    """Build the C baseline once, before any mover forks (they inherit it loaded)."""
+    if plan.call_repeats or C_METHODS & set(plan.methods):
+        reason = clib.unavailable_reason()
+        if reason is not None:
+            raise SweepError(f"{reason} (--methods without reverse_c,translate_c and "
+                             "--call-repeats 0 measure the rest)")
+
+
 def run_sweep(
     plan: Plan,
     setup: Setup,
     on_row: Callable[[Measurement], None],
     progress: Callable[[str], None],
+    on_call: Callable[[CallCost], None] = lambda _: None,
 ) -> list[Measurement]:
     target_ranges = nodes.node_pfn_ranges(setup.target_node)
     if not target_ranges:
         raise SweepError(f"node {setup.target_node} has no online memory block")
+    _need_c_baseline(plan)
     rows: list[Measurement] = []
     # Automatic NUMA balancing would move the holders' pages behind the methods' backs.
     with numa_balancing.disabled():
         for processes in plan.ps:
-            rows.extend(_sweep_processes(plan, setup, processes, target_ranges, on_row, progress))
+            rows.extend(_sweep_processes(plan, setup, processes, target_ranges, on_row,
+                                         progress, on_call))
     return rows
+
+
+def _call_costs(plan: Plan, setup: Setup, processes: int, progress: Callable[[str], None],
+                on_call: Callable[[CallCost], None]) -> None:
+    """The flat per-call cost, probed while the P holders run (bench.call_cost)."""
+    try:
+        found = call_cost.measure(setup.source_node, setup.target_node, setup.syscall_nr,
+                                  processes, plan.call_repeats)
+    except (CallCostError, MeasureError) as error:
+        raise SweepError(f"the per-call cost probes failed: {error}") from None
+    for row in found:
+        on_call(row)
+    progress(f"P={processes}: one call, median of {plan.call_repeats}: " + ", ".join(
+        f"{row.probe} {row.median_us:.4g} µs" for row in found))
 
 
 def _sweep_processes(
     plan: Plan, setup: Setup, processes: int, target_ranges: Sequence[range],
     on_row: Callable[[Measurement], None], progress: Callable[[str], None],
+    on_call: Callable[[CallCost], None],
 ) -> list[Measurement]:
     pages = plan.pages_per_process(processes)
     progress(f"P={processes}: starting {processes} holder(s) of {pages} pages each "
              f"on node {setup.source_node}")
     rows: list[Measurement] = []
     with workload.started(processes, pages, setup.source_node) as work:
+        if plan.call_repeats:
+            _call_costs(plan, setup, processes, progress, on_call)
         for k in plan.ks:
             for repeat in range(plan.repeats):
                 chosen = drawn_pages(setup.seed, processes, k, repeat, work.total_pages)

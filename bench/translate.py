@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from movephys.probes.pagemap import ENTRY_SIZE, PAGE_SIZE, PFN_MASK, PRESENT, SWAPPED
+from movephys import arch
+from movephys.probes.pagemap import ENTRY_SIZE, PFN_MASK, PRESENT, SWAPPED
 
 CHUNK_PAGES = 1 << 16  # entries per pread: 512 KiB
 # VMAs closer than this are read as one range: the hole's entries read as 0
@@ -38,7 +39,7 @@ class Vma:
 
     @property
     def pages(self) -> int:
-        return (self.end - self.start) // PAGE_SIZE
+        return (self.end - self.start) // arch.PAGE_SIZE
 
 
 @dataclass
@@ -96,7 +97,7 @@ def page_runs(vmas: Iterable[Vma], max_gap_pages: int = MERGE_GAP_PAGES) -> list
     for vma in sorted(vmas, key=lambda v: v.start):
         if vma.name in SKIPPED_VMAS or vma.pages <= 0:
             continue
-        first, stop = vma.start // PAGE_SIZE, vma.end // PAGE_SIZE
+        first, stop = vma.start // arch.PAGE_SIZE, vma.end // arch.PAGE_SIZE
         if runs and first - runs[-1].stop <= max_gap_pages:
             runs[-1] = range(runs[-1].start, max(stop, runs[-1].stop))
         else:
@@ -132,7 +133,7 @@ def scan_process(pid: int, wanted: np.ndarray, result: Translation, proc: Path) 
                 result.entries_scanned += entries.size
                 indexes, found = matches(entries, wanted)
                 for index, pfn in zip(indexes.tolist(), found.tolist(), strict=True):
-                    vaddr = (first_page + index) * PAGE_SIZE
+                    vaddr = (first_page + index) * arch.PAGE_SIZE
                     result.owners.setdefault(pfn, []).append((pid, vaddr))
     finally:
         os.close(fd)

@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle
 
 from bench.holder import MAX_PROBLEMS, Check
-from movephys.probes.pagemap import PAGE_SIZE
+from movephys import arch
 
 REPLY_TIMEOUT_S = 900.0  # a holder moving 65536 pages under TCG takes a while
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -90,7 +90,7 @@ class Workload:
             for index, pfn in zip(indexes, pfns, strict=True):
                 if pfn is None:
                     raise WorkloadError(f"holder {owner.pid} page {index} is not present")
-                vaddr = owner.base + index * PAGE_SIZE
+                vaddr = owner.base + index * arch.PAGE_SIZE
                 found.append(Target(holder, index, owner.pid, vaddr, pfn))
         return found
 

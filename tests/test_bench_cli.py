@@ -42,8 +42,8 @@ def test_phys_is_refused_where_the_syscall_is_not_confirmed(
     monkeypatch.setattr(cli, "syscall_gate", lambda nr, headers: Gate(None, "no symbol here"))
     code, err = run(capsys, "run", "--quick")
     assert code == cli.EXIT_FAILED
-    assert err == ("bench: refusing to measure move_phys_pages: no symbol here "
-                   "(--methods reverse,translate,copy measures the rest)\n")
+    assert err == ("bench: refusing to measure move_phys_pages: no symbol here (--methods "
+                   "known,reverse,reverse_c,translate,translate_c,copy measures the rest)\n")
 
 
 def test_malformed_syscall_number_is_a_usage_error(
@@ -134,3 +134,20 @@ def test_gate_names_headers_relative_to_the_headers_dir(
     assert opened.nr == 463
     assert opened.account.startswith(f"number 463 from {gate.HEADERS_SHOWN}/asm/unistd_64.h: ")
     assert str(tmp_path) not in opened.account
+
+
+def test_vm_accel_kvm_refuses_where_the_probe_says_no(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vm.boot, "choose_accel", lambda *args: "tcg")
+    kernel = vm.vm_run.Kernel(Path("bzImage"), None, None)
+    with pytest.raises(vm.VmError, match="^--vm-accel kvm: KVM is not usable on this machine"):
+        vm.choose("kvm", kernel, Path("/nonexistent"))
+    assert vm.choose("auto", kernel, Path("/nonexistent")).used == "tcg"
+    assert vm.choose("tcg", kernel, Path("/nonexistent")).kvm == "not tried: --vm-accel tcg"
+    monkeypatch.setattr(vm.boot, "choose_accel", lambda *args: "kvm")
+    assert vm.choose("auto", kernel, Path("/nonexistent")) == vm.AccelChoice("auto", "kvm", "used")
+
+
+def test_call_repeats_is_checked_before_anything_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(capsys, "run", "--call-repeats", "-1")
+    assert code == cli.EXIT_USAGE
+    assert err == "bench: error: --call-repeats: -1 is below 0\n"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ElementTree
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from docutils import nodes
 from docutils.core import publish_doctree
 
 from bench import machine, report, results, svg
+from bench.call_cost import CALL_CSV, CallCost
 from bench.results import Measurement
 from bench.suite_time import SUITE_CSV, SuiteRun
 
@@ -26,7 +28,9 @@ BASE = Measurement(
     user_s=0.0, sys_s=1e-4, peak_rss_kib=30000, rss_growth_kib=0, verified=1, calls=1,
     processes_scanned=0, entries_scanned=0,
 )
-COST = {"phys": 1e-5, "reverse": 2e-4, "translate": 1.5e-4, "copy": 1e-6}
+COST = {"phys": 1e-5, "known": 5e-6, "reverse": 2e-4, "reverse_c": 5e-5, "translate": 1.5e-4,
+        "translate_c": 3e-5, "copy": 1e-6}
+PER_PROCESS = {"reverse", "reverse_c", "translate", "translate_c", "copy"}  # grow with P
 
 
 def recorded_rows() -> list[Measurement]:
@@ -35,7 +39,8 @@ def recorded_rows() -> list[Measurement]:
         for k in (1, 64, 4096):
             for repeat in range(2):
                 for method, unit in COST.items():
-                    wall = unit * k * (1 + 0.1 * repeat) * (processes if method != "phys" else 1)
+                    scale = processes if method in PER_PROCESS else 1
+                    wall = unit * k * (1 + 0.1 * repeat) * scale
                     rows.append(replace(BASE, method=method, processes=processes, k=k,
                                         repeat=repeat, wall_s=wall, verified=k,
                                         rss_growth_kib=k * 4 if method == "copy" else 0))
@@ -86,8 +91,10 @@ def test_report_writes_summary_charts_and_include(results_dir: Path, tmp_path: P
 def test_include_labels_tcg_and_gives_the_headline(results_dir: Path) -> None:
     text = report.rst(report.load(results_dir), ["ratio_vs_k.svg"])
     assert "QEMU TCG (software emulation" in text
-    # reverse/phys at K=4096, P=64: 2e-4*64/1e-5 = 1280 in both repeats.
-    assert "At K=4096 and P=64, reverse translation plus move_pages took **1.28e+03 times**" in text
+    # The C baseline is the faster: 5e-5 * P / 1e-5 = 5 at P=1 and 320 at P=64, any K.
+    assert "took **5 to 320 times** as long as one move_phys_pages call" in text
+    assert "* P=1: 5 (K=" in text and "* P=64: 320 (K=" in text
+    assert "At K=4096 and P=64 the fair ratio is 320 ((b) C walk + move_pages was" in text
     assert ".. figure:: /bench/ratio_vs_k.svg" in text
     assert ":Kernel: ``6.12.117-movephys``" in text
 
@@ -98,7 +105,7 @@ def test_include_tables_show_method_letters_as_text(results_dir: Path) -> None:
                            settings_overrides={"report_level": 4})
     assert not list(tree.findall(nodes.enumerated_list))
     cells = [entry.astext() for entry in tree.findall(nodes.entry)]
-    assert "(a) move_phys_pages" in cells and "(b) walk + move_pages" in cells
+    assert "(a) move_phys_pages" in cells and "(b) numpy walk + move_pages" in cells
 
 
 def test_cell_text_escapes_list_starts_only() -> None:
@@ -126,3 +133,44 @@ def test_suite_times_join_the_include(results_dir: Path) -> None:
 
 def test_seconds_text_units() -> None:
     assert [report.seconds_text(v) for v in (2e-6, 0.0123, 4.5)] == ["2 µs", "12.3 ms", "4.5 s"]
+
+
+def test_include_gives_kernel_costs_per_page_and_the_line_fit(results_dir: Path) -> None:
+    text = report.rst(report.load(results_dir), [])
+    assert "The kernel's cost per page: move_phys_pages (a) against move_pages" in text
+    # (a) 1.05e-5 s/page, (d) 5.25e-6 s/page (medians of x1, x1.1): (a) - (d) 5.25 µs, (a)/(d) 2.
+    assert "     - 10.5 µs\n     - 5.25 µs\n     - 1.05 µs\n     - 5.25 µs\n" in text
+    assert "     - 2\n" in text
+    assert "Time = fixed + K x per page" in text
+    assert "The walk alone, numpy against C" in text and "     - 5\n" in text  # 1.5e-4 / 3e-5
+
+
+def test_include_names_the_per_call_cost(results_dir: Path) -> None:
+    results.write_rows(results_dir / CALL_CSV, [
+        CallCost("query", 64, 100, 0, 20.0, 18.0, 25.0, 17.0, 90.0),
+        CallCost("same_node", 64, 100, 0, 45_020.0, 30_000.0, 60_000.0, 25_000.0, 90_000.0),
+        CallCost("one_page", 64, 100, 0, 50_020.0, 35_000.0, 70_000.0, 30_000.0, 95_000.0),
+    ])
+    text = report.rst(report.load(results_dir), [])
+    assert "lru_cache_disable() and the rest of do_pages_move()'s set-up cost 45 ms" in text
+    assert "The set-up is 90% of a one-page move: most of a one-page move is that set-up" in text
+    assert "One call on one page, timed call by call" in text
+
+
+def test_include_without_probes_says_so(results_dir: Path) -> None:
+    assert "not probed in this run" in report.rst(report.load(results_dir), [])
+
+
+@pytest.mark.parametrize(("choice", "expected"), [
+    (None, "How the execution mode was chosen is not recorded"),
+    (machine.AccelChoice("auto", "tcg", "KVM is not usable on this machine"),
+     "Not measured under KVM: KVM is not usable on this machine. Where KVM works, "
+     "``python -m bench vm --vm-accel kvm``"),
+    (machine.AccelChoice("auto", "kvm", "used"), "Measured under KVM"),
+])
+def test_include_says_whether_kvm_was_used(
+    results_dir: Path, choice: machine.AccelChoice | None, expected: str
+) -> None:
+    if choice is not None:
+        (results_dir / machine.VM_JSON).write_text(json.dumps(asdict(choice)))
+    assert expected in report.rst(report.load(results_dir), [])

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from bench import translate
-from movephys.probes.pagemap import EXCLUSIVE, PAGE_SIZE, PRESENT, SOFT_DIRTY, SWAPPED
+from movephys import arch
+from movephys.probes.pagemap import EXCLUSIVE, PRESENT, SOFT_DIRTY, SWAPPED
 
 # Recorded from /proc/PID/maps of `cat` on the development host (trimmed).
 MAPS = "".join(line + "\n" for line in (
@@ -35,7 +36,7 @@ def write_process(proc: Path, pid: int, maps: str, entries: dict[int, int]) -> N
     (directory / "maps").write_text(maps)
     with (directory / "pagemap").open("wb") as pagemap:
         for vaddr, raw in entries.items():
-            pagemap.seek(vaddr // PAGE_SIZE * 8)
+            pagemap.seek(vaddr // arch.PAGE_SIZE * 8)
             pagemap.write(struct.pack("<Q", raw))
 
 
@@ -44,12 +45,12 @@ def proc(tmp_path: Path) -> Path:
     root = tmp_path / "proc"
     write_process(root, 100, MAPS, {
         HEAP: entry(0x1000),
-        HEAP + PAGE_SIZE: entry(0x1001, PRESENT | EXCLUSIVE | SOFT_DIRTY),
-        ANON + 3 * PAGE_SIZE: entry(0x2000),
+        HEAP + arch.PAGE_SIZE: entry(0x1001, PRESENT | EXCLUSIVE | SOFT_DIRTY),
+        ANON + 3 * arch.PAGE_SIZE: entry(0x2000),
     })
     write_process(root, 200, MAPS, {
         ANON: entry(0x3000),
-        ANON + PAGE_SIZE: entry(0x3001, SWAPPED),  # a swap entry, not a frame
+        ANON + arch.PAGE_SIZE: entry(0x3001, SWAPPED),  # a swap entry, not a frame
     })
     (root / "2").mkdir()  # a kernel thread: empty maps
     (root / "2" / "maps").write_text("")
@@ -68,8 +69,8 @@ def test_translate_finds_each_owner_and_address(proc: Path) -> None:
     result = translate.translate([0x1000, 0x1001, 0x2000, 0x3000], proc)
     assert result.owners == {
         0x1000: [(100, HEAP)],
-        0x1001: [(100, HEAP + PAGE_SIZE)],
-        0x2000: [(100, ANON + 3 * PAGE_SIZE)],
+        0x1001: [(100, HEAP + arch.PAGE_SIZE)],
+        0x2000: [(100, ANON + 3 * arch.PAGE_SIZE)],
         0x3000: [(200, ANON)],
     }
     assert result.processes_scanned == 2  # the kernel thread has no maps
@@ -82,7 +83,9 @@ def test_swapped_and_unwanted_entries_are_not_matches(proc: Path) -> None:
 
 def test_by_process_groups_first_owners(proc: Path) -> None:
     grouped = translate.translate([0x1000, 0x2000, 0x3000], proc).by_process()
-    assert grouped == {100: [(HEAP, 0x1000), (ANON + 3 * PAGE_SIZE, 0x2000)], 200: [(ANON, 0x3000)]}
+    assert grouped == {
+        100: [(HEAP, 0x1000), (ANON + 3 * arch.PAGE_SIZE, 0x2000)], 200: [(ANON, 0x3000)]
+    }
 
 
 def test_entries_counted_per_vma_page(proc: Path) -> None:
@@ -121,10 +124,10 @@ def test_matches_with_nothing_wanted() -> None:
 
 def test_large_vma_is_read_in_chunks(tmp_path: Path) -> None:
     root = tmp_path / "proc"
-    size = (translate.CHUNK_PAGES + 10) * PAGE_SIZE
+    size = (translate.CHUNK_PAGES + 10) * arch.PAGE_SIZE
     start = 0x7F0000000000
     maps = f"{start:x}-{start + size:x} rw-p 00000000 00:00 0\n"
-    last = start + size - PAGE_SIZE
+    last = start + size - arch.PAGE_SIZE
     write_process(root, 5, maps, {start: entry(1), last: entry(2)})
     result = translate.translate([1, 2], root)
     assert result.owners == {1: [(5, start)], 2: [(5, last)]}
@@ -136,7 +139,7 @@ def test_translate_finds_a_page_of_this_process() -> None:
     from movephys import memory
     from movephys.probes import pagemap
 
-    with memory.anonymous(2 * PAGE_SIZE) as mapping:
+    with memory.anonymous(2 * arch.PAGE_SIZE) as mapping:
         mapping.touch()
         pfn = pagemap.pfn_of(mapping.addr)
         assert pfn is not None
@@ -145,7 +148,7 @@ def test_translate_finds_a_page_of_this_process() -> None:
 
 
 def test_page_runs_merge_close_vmas_and_skip_vsyscall() -> None:
-    page = PAGE_SIZE
+    page = arch.PAGE_SIZE
     vmas = [
         translate.Vma(10 * page, 12 * page, "lib"),
         translate.Vma(12 * page, 20 * page, "lib"),

@@ -21,19 +21,17 @@ from __future__ import annotations
 
 import errno as errno_names
 import functools
-import hashlib
 import json
 import os
 import platform
 import subprocess
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from movephys import arch, cache, memory
+from movephys import arch, cbuild, memory
 from movephys.arch import PAGE_SIZE
 from movephys.arch import i386 as arch_i386
 from movephys.probes import kconfig
@@ -142,50 +140,20 @@ def unavailable_reason(path: str | None = None) -> str | None:
 # -- the ia32 helper binary -----------------------------------------------------
 
 
-def _helper_key(source: bytes) -> str:
-    digest = hashlib.sha256(source + " ".join(GCC_FLAGS).encode()).hexdigest()
-    return digest[:16]
-
-
-def _first_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if "error" in line or "cannot find" in line]
-    return (lines or stderr.splitlines() or ["no output"])[0].strip()
+HELPER = cbuild.CBuild(HELPER_SOURCE, "compat32", GCC_FLAGS, fallbacks=(("-static",), ()),
+                       timeout_s=BUILD_TIMEOUT_S)
 
 
 def build_helper(directory: Path | None = None) -> Path:
     """The compiled helper, built once per source version; CompatUnavailable when it cannot be."""
-    source = HELPER_SOURCE.read_bytes()
-    directory = cache.cache_dir() if directory is None else directory
-    target = directory / f"compat32-{_helper_key(source)}"
-    if os.access(target, os.X_OK):
-        return target
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise CompatUnavailable(f"cache directory {directory} unusable: {error.strerror}") from None
-    failures = []
-    for extra in (("-static",), ()):
-        # Build to a private name, then rename: parallel workers never see half a file.
-        fd, temporary = tempfile.mkstemp(prefix=".compat32-", dir=directory)
-        os.close(fd)
-        command = ["gcc", *GCC_FLAGS, *extra, "-o", temporary, str(HELPER_SOURCE)]
-        try:
-            built = subprocess.run(
-                command, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False
-            )
-        except FileNotFoundError:
-            os.unlink(temporary)
+        return cbuild.build(HELPER, directory)
+    except cbuild.BuildFailed as error:
+        if str(error).startswith("gcc failed"):
             raise CompatUnavailable(
-                "no gcc to build the 32-bit helper: install gcc and gcc-multilib"
+                f"gcc -m32 cannot link: install gcc-multilib ({error})"
             ) from None
-        if built.returncode == 0:
-            os.replace(temporary, target)
-            return target
-        os.unlink(temporary)
-        failures.append(_first_error_line(built.stderr))
-    raise CompatUnavailable(
-        f"gcc -m32 cannot link: install gcc-multilib ({failures[-1]})"
-    )
+        raise CompatUnavailable(f"{error} (and gcc-multilib)") from None
 
 
 def _helper_reason() -> str | None:
