@@ -122,18 +122,18 @@ def command_run(args: argparse.Namespace) -> int:
         raise Refusal("needs root: pagemap shows PFNs only with CAP_SYS_ADMIN, and "
                       "move_pages on other processes needs CAP_SYS_NICE")
     try:
-        gate = syscall_gate(args.syscall_nr, args.kernel_headers)
+        found, account = syscall_gate(args.syscall_nr, args.kernel_headers)
     except SyscallNumberError as error:
         raise UsageError(str(error)) from None
-    if plan.PHYS in chosen.methods and not gate.open:
+    if plan.PHYS in chosen.methods and not found.confirmed:
         rest = ",".join(name for name in plan.METHODS if name != plan.PHYS)
-        raise Refusal(f"refusing to measure move_phys_pages: {gate.account} "
+        raise Refusal(f"refusing to measure move_phys_pages: {account} "
                       f"(--methods {rest} measures the rest)")
     source, target = nodes_from(args.nodes)
     if source == target:
         print(f"bench: warning: source and target are both node {source}: nothing moves, "
               "the figures time the code path only", file=sys.stderr)
-    machine.save(machine.describe(gate.account, args.accel), args.out)
+    machine.save(machine.describe(account, args.accel), args.out)
     (args.out / CALL_CSV).unlink(missing_ok=True)  # never report an earlier run's probes
     rows: list[Measurement] = []
     calls: list[CallCost] = []
@@ -150,7 +150,7 @@ def command_run(args: argparse.Namespace) -> int:
         print(f"bench: {line}", flush=True)
 
     try:
-        run_sweep(chosen, Setup(source, target, gate.nr), keep, progress, keep_call)
+        run_sweep(chosen, Setup(source, target, found.nr), keep, progress, keep_call)
     except (SweepError, WorkloadError, MeasureError) as error:
         raise Refusal(str(error)) from None
     report.write(report.load(args.out), args.out)

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from movephys.syscall import identity, numbers
-
-
-@dataclass(frozen=True)
-class Gate:
-    nr: int | None  # the confirmed number, None when it must not be called
-    account: str  # one line: how it was confirmed, or why not
-
-    @property
-    def open(self) -> bool:
-        return self.nr is not None
-
 
 HEADERS_SHOWN = "<kernel headers>"  # stands for the --kernel-headers directory in the account
 
@@ -32,14 +20,17 @@ def without_headers_dir(text: str, kernel_headers: str | None) -> str:
     return text if root == "." else text.replace(f"{root}/", f"{HEADERS_SHOWN}/")
 
 
-def syscall_gate(explicit: str | None, kernel_headers: str | None) -> Gate:
-    """Resolve the number (option, environment, headers) and confirm it before any call.
+def syscall_gate(
+    explicit: str | None, kernel_headers: str | None
+) -> tuple[identity.Identity, str]:
+    """Resolve the number (option, environment, headers) and confirm it before any call:
+    the verdict, and one line for machine.json saying how it was confirmed or why not.
 
     A malformed option raises numbers.SyscallNumberError (a usage error).
     """
     resolved = numbers.resolve(explicit, kernel_headers)
-    verdict = identity.confirm(resolved)
-    if verdict.confirmed and verdict.nr is not None:
-        account = f"number {verdict.nr} from {resolved.source}: {verdict.reason}"
-        return Gate(verdict.nr, without_headers_dir(account, kernel_headers))
-    return Gate(None, without_headers_dir(verdict.reason, kernel_headers))
+    found = identity.confirm(resolved)
+    account = found.reason
+    if found.confirmed:
+        account = f"number {found.nr} from {resolved.source}: {found.reason}"
+    return found, without_headers_dir(account, kernel_headers)

@@ -9,17 +9,14 @@ after, so the bench's own work never counts.
 
 from __future__ import annotations
 
-import os
 import resource
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
-from multiprocessing.connection import Pipe
 from pathlib import Path
 from typing import Any
 
-from bench.children import reap
+from movephys.changes import child
 
 MOVER_TIMEOUT_S = 1200.0
 CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -91,33 +88,7 @@ def _child(mover: Mover) -> tuple[Usage, Any]:
 
 def run_in_child(mover: Mover, timeout_s: float = MOVER_TIMEOUT_S) -> tuple[Usage, Any]:
     """Fork, run ``mover`` there, return its usage and verdict; a failure is a MeasureError."""
-    ours, theirs = Pipe(duplex=False)
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            ours.close()
-            theirs.send(("ok", *_child(mover)))
-        except BaseException as error:
-            code = 1
-            with suppress(Exception):
-                theirs.send(("error", f"{type(error).__name__}: {error}"))
-        finally:
-            os._exit(code)
-    theirs.close()
-    grace_s = 5.0  # it normally exits right after sending
     try:
-        if not ours.poll(timeout_s):
-            grace_s = 0.0
-            raise MeasureError(f"the mover took more than {timeout_s:.0f} s")
-        try:
-            reply = ours.recv()
-        except EOFError:
-            raise MeasureError("the mover died without a word") from None
-    finally:
-        ours.close()
-        reap(pid, grace_s)
-    if reply[0] != "ok":
-        raise MeasureError(f"the mover failed: {reply[1]}")
-    return reply[1], reply[2]
-
+        return child.run_in_child(lambda: _child(mover), timeout=timeout_s)
+    except child.ChildFailed as error:
+        raise MeasureError(f"the mover failed: {str(error).splitlines()[0]}") from None

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from bench import cli, gate, suite_time, vm
-from bench.gate import Gate
 from movephys.syscall import identity
 
 
@@ -39,7 +38,9 @@ def test_phys_is_refused_where_the_syscall_is_not_confirmed(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(cli, "syscall_gate", lambda nr, headers: Gate(None, "no symbol here"))
+    refused = identity.EntryConfirmation(identity.NATIVE, None, False, None, "no symbol here")
+    closed = identity.Identity(refused, refused)
+    monkeypatch.setattr(cli, "syscall_gate", lambda nr, headers: (closed, "no symbol here"))
     code, err = run(capsys, "run", "--quick")
     assert code == cli.EXIT_FAILED
     assert err == ("bench: refusing to measure move_phys_pages: no symbol here (--methods "
@@ -130,10 +131,10 @@ def test_gate_names_headers_relative_to_the_headers_dir(
     refused = identity.EntryConfirmation(identity.COMPAT, None, False, None, "no compat")
     monkeypatch.setattr(gate.identity, "confirm",
                         lambda resolved: identity.Identity(confirmed, refused))
-    opened = gate.syscall_gate(None, str(tmp_path))
+    opened, account = gate.syscall_gate(None, str(tmp_path))
     assert opened.nr == 463
-    assert opened.account.startswith(f"number 463 from {gate.HEADERS_SHOWN}/asm/unistd_64.h: ")
-    assert str(tmp_path) not in opened.account
+    assert account.startswith(f"number 463 from {gate.HEADERS_SHOWN}/asm/unistd_64.h: ")
+    assert str(tmp_path) not in account
 
 
 def test_vm_accel_kvm_refuses_where_the_probe_says_no(monkeypatch: pytest.MonkeyPatch) -> None:
