@@ -33,7 +33,8 @@ def test_a_failing_mover_is_one_line() -> None:
     def work(_: None) -> None:
         raise OSError("no such frame")
 
-    with pytest.raises(MeasureError, match=r"^the mover failed: child \d+ raised OSError: no such frame$"):
+    one_line = r"^the mover failed: child \d+ raised OSError: no such frame$"
+    with pytest.raises(MeasureError, match=one_line):
         run_in_child(Mover(lambda: None, work, lambda state, result: result))
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from movephys import arch, cache, memory
-from movephys.probes import kconfig
+from movephys import arch, cache, kconfig, memory
 from movephys.syscall import compat
 
 CONFIG_ON = kconfig.parse_config("CONFIG_IA32_EMULATION=y\n")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sysfs_tree import BLOCK_SIZE, memory_tree, node_tree
 
-from movephys import arch
-from movephys.probes import kconfig, nodes
+from movephys import arch, kconfig
+from movephys.probes import nodes
 
 DATA = Path(__file__).parent / "data"
 PAGES_PER_BLOCK = BLOCK_SIZE // arch.PAGE_SIZE

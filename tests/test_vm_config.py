@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from movephys import kconfig
 from movephys.vm import config
 from movephys.vm.errors import RunnerError
 
@@ -39,7 +40,7 @@ def test_unmet_options_reports_what_olddefconfig_dropped():
 
 def test_render_round_trips():
     options = {"CONFIG_NUMA": "y", "CONFIG_KASAN": "n"}
-    assert config.parse_config(config.render_fragment(options)) == options
+    assert config.parse_config(kconfig.render_config(options)) == options
 
 
 @pytest.mark.parametrize("fragment", [config.BASE_FRAGMENT, config.DEBUG_FRAGMENT],

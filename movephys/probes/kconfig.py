@@ -11,22 +11,11 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from movephys.kconfig import KconfigError, parse_config
+
 
 def config_paths() -> tuple[Path, ...]:
     return (Path("/proc/config.gz"), Path(f"/boot/config-{os.uname().release}"))
-
-
-def parse_config(text: str) -> dict[str, str]:
-    """``CONFIG_X=value`` lines as {"CONFIG_X": "value"}; ``# CONFIG_X is not set`` as "n"."""
-    options: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("CONFIG_") and "=" in line:
-            name, _, value = line.partition("=")
-            options[name] = value.strip('"')
-        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
-            options[line[2:].split()[0]] = "n"
-    return options
 
 
 def read_config(paths: Iterable[Path] | None = None) -> tuple[Mapping[str, str], str] | None:
@@ -37,9 +26,10 @@ def read_config(paths: Iterable[Path] | None = None) -> tuple[Mapping[str, str],
         except OSError:
             continue
         text = gzip.decompress(raw) if path.suffix == ".gz" else raw
-        return parse_config(text.decode(errors="replace")), str(path)
+        try:
+            return parse_config(text.decode(errors="replace"), str(path)), str(path)
+        except KconfigError:
+            continue  # not a configuration after all: try the next place
     return None
 
 
-def enabled(options: Mapping[str, str], name: str) -> bool:
-    return options.get(name) in ("y", "m")

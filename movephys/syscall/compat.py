@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from movephys import arch, cbuild, memory
+from movephys import arch, cbuild, kconfig, memory
 from movephys.arch import PAGE_SIZE
 from movephys.arch import i386 as arch_i386
-from movephys.probes import kconfig
+from movephys.probes import kconfig as running_config
 from movephys.spec import load_spec
 from movephys.syscall.identity import QueryAnswer, query_own_frame
 from movephys.syscall.kallsyms import KallsymsError, read_kallsyms
@@ -112,7 +112,7 @@ def emulation_reason(
 def _machine_emulation_reason() -> str | None:
     if arch.compat() is None:
         return f"{platform.machine()} has no 32-bit ABI this suite calls (only x86_64's IA32)"
-    found = kconfig.read_config()
+    found = running_config.read_config()
     try:
         cmdline = Path("/proc/cmdline").read_text()
     except OSError:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from movephys import kconfig
 from movephys.vm import config
 from movephys.vm.errors import RunnerError
 
@@ -214,7 +215,7 @@ def _configure(tree: Path, build_dir: Path, fragments: tuple[Path, ...], log: Pa
                progress: Progress, env: dict[str, str]) -> None:
     requested = config.load_fragments(fragments)
     merged = build_dir / "movephys.fragment"
-    merged.write_text(config.render_fragment(requested))
+    merged.write_text(kconfig.render_config(requested))
     make(tree, build_dir, ["allnoconfig"], 1, log, progress,
           dict(env, KCONFIG_ALLCONFIG=str(merged)), "configuring")
     actual = config.parse_config((build_dir / ".config").read_text(), ".config")
