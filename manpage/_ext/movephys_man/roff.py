@@ -66,7 +66,8 @@ def quote_argument(text: str) -> str:
     return text
 
 
-def _merge(spans: list[Span]) -> list[Span]:
+def merge_spans(spans: list[Span]) -> list[Span]:
+    """Neighbouring spans of one font joined, empty ones dropped."""
     merged: list[Span] = []
     for span in spans:
         if not span.text:
@@ -95,7 +96,7 @@ def _units(spans: list[Span]) -> list[list[Span]]:
     sentence or clause after it starts a new source line.
     """
     units: list[list[Span]] = [[]]
-    for span in _merge([Span(s.font, _normalize(s.text)) for s in spans]):
+    for span in merge_spans([Span(s.font, _normalize(s.text)) for s in spans]):
         if span.font != ROMAN:
             units[-1].append(Span(span.font, span.text.replace(LINE_BREAK, " ")))
             continue
@@ -180,7 +181,7 @@ def paragraph_lines(spans: list[Span]) -> list[str]:
 
 def tag_line(spans: list[Span]) -> str:
     """The single source line a .TP tag must fit in."""
-    merged = _merge([Span(span.font, _SPACE.sub(" ", span.text.replace(LINE_BREAK, " ")))
+    merged = merge_spans([Span(span.font, _SPACE.sub(" ", span.text.replace(LINE_BREAK, " ")))
                      for span in spans])
     merged = [span for span in merged if span.text.strip() or span.font == ROMAN]
     if len(merged) == 1 and merged[0].font != ROMAN:

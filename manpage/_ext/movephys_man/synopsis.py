@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from movephys.spec import Arg, Signature
 
-from .roff import BOLD, ITALIC, ROMAN, quote_argument
+from .roff import BOLD, ITALIC, ROMAN, Span, escape_code, merge_spans, quote_argument
 
-Line = list[tuple[str, str]]
+Line = list[Span]
 
 
 def declarator(arg: Arg) -> Line:
@@ -17,16 +17,16 @@ def declarator(arg: Arg) -> Line:
     """
     c_type = arg.c_type
     if arg.array_of is None:
-        return [(BOLD, c_type + ("" if c_type.endswith("*") else " ")), (ITALIC, arg.name)]
+        return [Span(BOLD, c_type + ("" if c_type.endswith("*") else " ")), Span(ITALIC, arg.name)]
     if not c_type.endswith("*"):
         raise ValueError(f"{arg.name}: array_of needs a pointer type, not {c_type!r}")
     element = c_type[:-1].rstrip()
     return [
-        (BOLD, element + ("" if element.endswith("*") else " ")),
-        (ITALIC, arg.name),
-        (BOLD, "["),
-        (ITALIC, arg.array_of),
-        (BOLD, "]"),
+        Span(BOLD, element + ("" if element.endswith("*") else " ")),
+        Span(ITALIC, arg.name),
+        Span(BOLD, "["),
+        Span(ITALIC, arg.array_of),
+        Span(BOLD, "]"),
     ]
 
 
@@ -36,15 +36,15 @@ def include_lines(signature: Signature) -> list[Line]:
     for include in signature.includes:
         directive = f"#include <{include.header}>"
         if not include.defines:
-            lines.append([(BOLD, directive)])
+            lines.append([Span(BOLD, directive)])
             continue
         padding = " " * (width - len(directive) + 2)
         lines.append(
             [
-                (BOLD, directive),
-                (ROMAN, f"{padding}/* Definition of "),
-                (BOLD, include.defines),
-                (ROMAN, " constants */"),
+                Span(BOLD, directive),
+                Span(ROMAN, f"{padding}/* Definition of "),
+                Span(BOLD, include.defines),
+                Span(ROMAN, " constants */"),
             ]
         )
     return lines
@@ -70,39 +70,25 @@ def prototype_lines(name: str, signature: Signature) -> list[Line]:
     for index, arg in enumerate(signature.args):
         lead = opening + f"{prefix}{name}, " if index == 0 else " " * len(opening)
         tail = ");" if index == len(signature.args) - 1 else ","
-        line = [(BOLD, lead), *declarator(arg), (BOLD, tail)]
-        lines.append(_merge(line))
+        line = [Span(BOLD, lead), *declarator(arg), Span(BOLD, tail)]
+        lines.append(merge_spans(line))
     return lines
-
-
-def _merge(line: Line) -> Line:
-    merged: Line = []
-    for font, text in line:
-        if merged and merged[-1][0] == font:
-            merged[-1] = (font, merged[-1][1] + text)
-        else:
-            merged.append((font, text))
-    return merged
 
 
 def plain_text(name: str, signature: Signature) -> str:
     """The SYNOPSIS as plain text, for HTML and for a compile check."""
     lines = include_lines(signature) + [[]] + prototype_lines(name, signature)
-    return "\n".join("".join(text for _, text in line) for line in lines)
-
-
-def _code(text: str) -> str:
-    return text.replace("\\", "\\[rs]").replace("-", "\\-")
+    return "\n".join("".join(span.text for span in line) for line in lines)
 
 
 def _macro(line: Line) -> str:
-    fonts = "".join(font for font, _ in line)
+    fonts = "".join(span.font for span in line)
     if len(line) == 1:
-        return f".{fonts} {_code(line[0][1])}"
+        return f".{fonts} {escape_code(line[0].text)}"
     macro = fonts[:2]
     if any(font != macro[index % 2] for index, font in enumerate(fonts)):
         raise ValueError(f"fonts {fonts} do not alternate between two")
-    return f".{macro} " + " ".join(quote_argument(_code(text)) for _, text in line)
+    return f".{macro} " + " ".join(quote_argument(escape_code(span.text)) for span in line)
 
 
 def roff_lines(name: str, signature: Signature) -> list[str]:
