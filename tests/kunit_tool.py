@@ -2,7 +2,7 @@
 
 Found through $KUNIT_TOOL_DIR, else in the source of any kernel the runner
 has built (its cache), which CI builds before the unit tests run. Without
-it the checks skip, except under MOVEPHYS_REQUIRE_KUNIT=1 (set by ci/test),
+it the checks skip, except under MOVEPHYS_REQUIRE_KUNIT=1 (set by .ci/test),
 where they fail: in CI the check must run, never quietly stop running.
 """
 
