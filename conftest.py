@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from movephys.changes.numa_balancing import Saved
     from movephys.syscall.identity import Identity
+    from movephys.syscall.numbers import SyscallNumbers
 
 pytest_plugins = ["movephys.ktap", "movephys.casestream", "movephys.verdicts"]
 
@@ -35,9 +37,9 @@ MARKERS: dict[str, str] = {
 }
 
 
-SYSCALL_NUMBERS = pytest.StashKey[object]()
+SYSCALL_NUMBERS: pytest.StashKey[SyscallNumbers] = pytest.StashKey()
 SYSCALL_IDENTITY = pytest.StashKey["Identity"]()
-NUMA_BALANCING_SAVED = pytest.StashKey[object]()
+NUMA_BALANCING_SAVED: pytest.StashKey[Saved] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

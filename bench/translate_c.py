@@ -13,6 +13,7 @@ import errno
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import clib
 from bench.translate import Translation
@@ -50,7 +51,7 @@ class CWalk:
         self.pids = clib.ffi.new("int32_t[]", count)
         self.vaddrs = clib.ffi.new("uint64_t[]", count)
         self.status = clib.ffi.new("int32_t[]", count)
-        self.stats = clib.ffi.new("struct rt_stats *")
+        self.stats: Any = clib.ffi.new("struct rt_stats *")  # its fields come from the cdef
         self.distinct = 0
 
     def translate(self) -> int:

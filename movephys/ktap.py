@@ -150,7 +150,7 @@ class KtapWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(self.render())
 
-    def pytest_terminal_summary(self, terminalreporter) -> None:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"KTAP report: {self.path}")
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cffi import FFI
 
@@ -54,7 +55,7 @@ ffi.cdef(
     int munlock(const void *addr, size_t length);
     """
 )
-libc = ffi.dlopen(None)
+libc: Any = ffi.dlopen(None)  # the cdef's functions: attributes only at run time
 MAP_FAILED = (1 << 64) - 1
 
 

@@ -318,22 +318,24 @@ class _Table:
         return f"{self.key}.{name}" if self.key else name
 
     def text(self, name: str, default: Any = None) -> str:
-        value = self._get(name, str, "a string", _REQUIRED if default is None else default)
+        value: str = self._get(name, str, "a string", _REQUIRED if default is None else default)
         if not value.strip() and default is None:
             raise SpecError(self.file, self.path(name), "empty string")
         return value
 
     def optional_text(self, name: str) -> str | None:
-        value = self._get(name, str, "a string", None)
+        value: str | None = self._get(name, str, "a string", None)
         if value is not None and not value.strip():
             raise SpecError(self.file, self.path(name), "empty string")
         return value
 
     def integer(self, name: str) -> int:
-        return self._get(name, int, "an integer", _REQUIRED)
+        value: int = self._get(name, int, "an integer", _REQUIRED)
+        return value
 
     def boolean(self, name: str) -> bool:
-        return self._get(name, bool, "true or false", _REQUIRED)
+        value: bool = self._get(name, bool, "true or false", _REQUIRED)
+        return value
 
     def date(self, name: str) -> datetime.date:
         value = self._get(name, (str, datetime.date), "a date", _REQUIRED)

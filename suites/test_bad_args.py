@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -41,7 +42,7 @@ def memoryless_node() -> int:
 @dataclass(frozen=True)
 class BadNode:
     id: str
-    node: object  # a callable giving the node id at run time
+    node: Callable[[], int]  # gives the node id at run time
     row: str
 
 

@@ -54,7 +54,7 @@ CASES = (
 
 
 def _params() -> list[object]:
-    params = []
+    params: list[object] = []
     for case in CASES:
         marks = [pytest.mark.destructive] if case.destructive else []
         for mode in ("move", "query"):

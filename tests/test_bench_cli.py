@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import pytest
 
 from bench import cli, gate, suite_time, vm
+from bench.machine import AccelChoice
 from movephys.syscall import identity
+from movephys.vm import boot
+from movephys.vm import run as vm_run
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -37,7 +41,7 @@ def test_bad_options_are_one_line_and_exit_2(
 def test_phys_is_refused_where_the_syscall_is_not_confirmed(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     refused = identity.EntryConfirmation(identity.NATIVE, None, False, None, "no symbol here")
     closed = identity.Identity(refused, refused)
     monkeypatch.setattr(cli, "syscall_gate", lambda nr, headers: (closed, "no symbol here"))
@@ -50,7 +54,7 @@ def test_phys_is_refused_where_the_syscall_is_not_confirmed(
 def test_malformed_syscall_number_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     code, err = run(capsys, "run", "--syscall-nr", "four")
     assert code == cli.EXIT_USAGE
     assert err.startswith("bench: error: --syscall-nr: 'four' is not an integer")
@@ -59,7 +63,7 @@ def test_malformed_syscall_number_is_a_usage_error(
 def test_non_root_is_refused(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     code, err = run(capsys, "run", "--methods", "translate")
     assert code == cli.EXIT_FAILED and err.startswith("bench: needs root")
 
@@ -67,7 +71,7 @@ def test_non_root_is_refused(
 def test_one_node_is_refused(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(cli, "choose_nodes", lambda: "fewer than two memory nodes (found: 0)")
     code, err = run(capsys, "run", "--methods", "translate")
     assert code == cli.EXIT_FAILED
@@ -129,7 +133,7 @@ def test_gate_names_headers_relative_to_the_headers_dir(
     confirmed = identity.EntryConfirmation(identity.NATIVE, 463, True, identity.LEVEL_TABLE,
                                            "sys_call_table[463] is __x64_sys_move_phys_pages")
     refused = identity.EntryConfirmation(identity.COMPAT, None, False, None, "no compat")
-    monkeypatch.setattr(gate.identity, "confirm",
+    monkeypatch.setattr(identity, "confirm",
                         lambda resolved: identity.Identity(confirmed, refused))
     opened, account = gate.syscall_gate(None, str(tmp_path))
     assert opened.nr == 463
@@ -138,14 +142,14 @@ def test_gate_names_headers_relative_to_the_headers_dir(
 
 
 def test_vm_accel_kvm_refuses_where_the_probe_says_no(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vm.boot, "choose_accel", lambda *args: "tcg")
-    kernel = vm.vm_run.Kernel(Path("bzImage"), None, None)
+    monkeypatch.setattr(boot, "choose_accel", lambda *args: "tcg")
+    kernel = vm_run.Kernel(Path("bzImage"), None, None)
     with pytest.raises(vm.VmError, match="^--vm-accel kvm: KVM is not usable on this machine"):
         vm.choose("kvm", kernel, Path("/nonexistent"))
     assert vm.choose("auto", kernel, Path("/nonexistent")).used == "tcg"
     assert vm.choose("tcg", kernel, Path("/nonexistent")).kvm == "not tried: --vm-accel tcg"
-    monkeypatch.setattr(vm.boot, "choose_accel", lambda *args: "kvm")
-    assert vm.choose("auto", kernel, Path("/nonexistent")) == vm.AccelChoice("auto", "kvm", "used")
+    monkeypatch.setattr(boot, "choose_accel", lambda *args: "kvm")
+    assert vm.choose("auto", kernel, Path("/nonexistent")) == AccelChoice("auto", "kvm", "used")
 
 
 def test_call_repeats_is_checked_before_anything_runs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pytest
 
 from bench import plan
@@ -52,12 +54,18 @@ def test_parse_methods_names_the_unknown() -> None:
         plan.parse_methods("phys,fast")
 
 
+class PlanOptions(TypedDict, total=False):
+    repeats: int
+    ks: list[int]
+    ps: list[int]
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [({"repeats": 0}, "--repeats"), ({"ks": [1 << 20]}, "--k"), ({"ps": [10000]}, "--p")],
     ids=["no-repeats", "too-many-pages", "too-many-processes"],
 )
-def test_make_plan_limits(options: dict, message: str) -> None:
+def test_make_plan_limits(options: PlanOptions, message: str) -> None:
     with pytest.raises(plan.PlanError, match=f"^{message}"):
         plan.make_plan(**options)
 

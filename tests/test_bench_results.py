@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -13,7 +14,14 @@ from bench.methods import status_note
 from bench.results import Measurement, Summary
 
 
-def measurement(method: str, k: int, repeat: int, wall: float, **changes: object) -> Measurement:
+class Changes(TypedDict, total=False):
+    verified: int
+    note: str
+
+
+def measurement(
+    method: str, k: int, repeat: int, wall: float, **changes: Unpack[Changes]
+) -> Measurement:
     row = Measurement(
         method=method, processes=64, pages_per_process=1024, k=k, repeat=repeat, wall_s=wall,
         cpu_s=wall, user_s=wall / 2, sys_s=wall / 2, peak_rss_kib=40000, rss_growth_kib=1000,

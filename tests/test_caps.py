@@ -49,13 +49,13 @@ def test_setuid_keeping_sys_admin() -> None:
     uid, effective = run_in_child(
         my_credentials, setup=lambda: credentials.setuid_keeping(NOBODY, {caps.CAP_SYS_ADMIN})
     )
-    assert (uid, effective) == (NOBODY, {caps.CAP_SYS_ADMIN})
+    assert (uid, effective) == (NOBODY, frozenset({caps.CAP_SYS_ADMIN}))
 
 
 @needs_root
 def test_keep_only_and_drop() -> None:
     kept = run_in_child(my_credentials, setup=lambda: credentials.keep_only({caps.CAP_SYS_NICE}))
-    assert kept == (0, {caps.CAP_SYS_NICE})
+    assert kept == (0, frozenset({caps.CAP_SYS_NICE}))
     dropped = run_in_child(my_credentials, setup=lambda: credentials.drop({caps.CAP_SYS_ADMIN}))
     uid, effective = dropped
     assert uid == 0 and caps.CAP_SYS_ADMIN not in effective and caps.CAP_SYS_NICE in effective

@@ -65,7 +65,9 @@ class ProbeRecorder:
         return self.outcome
 
 
-def numbers_for(nr: int | None, compat: int | None = None, table: dict | None = None):
+def numbers_for(
+    nr: int | None, compat: int | None = None, table: dict[int, str] | None = None
+) -> SyscallNumbers:
     return SyscallNumbers(
         NumberSource(nr, "test", table or {}), NumberSource(compat, "test", table or {})
     )
@@ -293,7 +295,7 @@ def test_unreadable_kallsyms(tmp_path: Path) -> None:
     assert result.reason.endswith("unreadable (No such file or directory; run as root)")
 
 
-needs_kcore: Callable = pytest.mark.skipif(
+needs_kcore: pytest.MarkDecorator = pytest.mark.skipif(
     not os.access("/proc/kcore", os.R_OK), reason="/proc/kcore absent or unreadable on this host"
 )
 

@@ -56,7 +56,11 @@ def test_pfn_beyond_the_file(flags_file: Path) -> None:
     ids=["buddy", "excluded", "two-flags", "second-span", "past-the-end"],
 )
 def test_find_pfn(
-    flags_file: Path, want: object, exclude: object, spans: list[range], expected: int | None
+    flags_file: Path,
+    want: str | list[str],
+    exclude: str | tuple[str, ...],
+    spans: list[range],
+    expected: int | None,
 ) -> None:
     assert kpageflags.find_pfn(want, spans, exclude=exclude, path=flags_file) == expected
 

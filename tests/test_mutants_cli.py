@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from movephys.mutants import build, cli, workspace
 from movephys.mutants.build import RebuildRequest, RebuildResult
 from movephys.mutants.run import Outcome, SuiteRun, suite_options
+from movephys.vm import build as vm_build
 from movephys.vm import cli as vm_cli
 from movephys.vm import run as vm_run
 from movephys.vm.build import BuiltKernel
@@ -73,7 +75,7 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_unknown_id_is_refused_before_anything_is_built(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.vm_build, "build", lambda *args: pytest.fail("built"))
+    monkeypatch.setattr(vm_build, "build", lambda *args: pytest.fail("built"))
     assert cli.main(["run", "--only", "no-such-mutant"]) == 2
     assert "unknown mutant id: no-such-mutant" in one_line_error(capsys)
 
@@ -138,7 +140,7 @@ class FakeVm:
 
 def run_cli(tmp_path: Path, data: Path, reference: BuiltKernel, fake: FakeVm,
             monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:
-    monkeypatch.setattr(cli.vm_build, "build", lambda request, progress: reference)
+    monkeypatch.setattr(vm_build, "build", lambda request, progress: reference)
     monkeypatch.setattr(cli, "rebuild", fake.rebuild)
     monkeypatch.setattr(cli, "run_suite", fake.run_suite)
     return cli.main(["run", "--data", str(data), "--cache-dir", str(tmp_path / "cache"),
@@ -235,7 +237,7 @@ def test_rebuild_uses_the_runners_make_and_reports_failure(
         if "fail" in what:
             raise RunnerError(f"{what} failed (exit 2), see {log}: error: expected ';'")
 
-    monkeypatch.setattr(build.vm_build, "make", fake_make)
+    monkeypatch.setattr(vm_build, "make", fake_make)
     request = RebuildRequest(space, 2, tmp_path / "cache", tmp_path / "log", "building x", True)
     assert build.rebuild(request, print).ok
     assert calls == [["bzImage"], ["headers_install", f"INSTALL_HDR_PATH={space.headers}"]]
@@ -247,7 +249,7 @@ def test_rebuild_uses_the_runners_make_and_reports_failure(
 
 def test_make_env_widens_the_ccache_base_dir(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build.vm_build.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(shutil, "which", lambda tool: f"/usr/bin/{tool}")
     assert build.make_env(tmp_path)["CCACHE_BASEDIR"] == str(tmp_path)
 
 

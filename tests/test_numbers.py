@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -49,7 +50,12 @@ def installed_headers(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def with_system_headers(native: list[str], compat: list[str]) -> dict[str, arch.Abi]:
+class SystemHeaders(TypedDict):
+    native_abi: arch.Abi
+    compat_abi: arch.Abi
+
+
+def with_system_headers(native: list[str], compat: list[str]) -> SystemHeaders:
     """The x86_64 and i386 ABIs with their system headers at the paths given."""
     return {
         "native_abi": replace(x86_64.ABI, system_headers=tuple(native)),
@@ -58,7 +64,7 @@ def with_system_headers(native: list[str], compat: list[str]) -> dict[str, arch.
 
 
 @pytest.fixture
-def no_system_headers(tmp_path: Path) -> dict[str, arch.Abi]:
+def no_system_headers(tmp_path: Path) -> SystemHeaders:
     missing = str(tmp_path / "absent.h")
     return with_system_headers([missing], [missing])
 
@@ -134,14 +140,14 @@ def test_nothing_found_is_a_result(tmp_path: Path) -> None:
     ids=["word", "float", "negative-text", "negative-int", "too-big"],
 )
 def test_bad_explicit_value_is_one_line_error(
-    value: str | int, message: str, no_system_headers: dict[str, arch.Abi]
+    value: str | int, message: str, no_system_headers: SystemHeaders
 ) -> None:
     with pytest.raises(SyscallNumberError) as caught:
         resolve(value, env={}, **no_system_headers)
     assert str(caught.value) == message
 
 
-def test_bad_environment_value_names_the_variable(no_system_headers: dict[str, arch.Abi]) -> None:
+def test_bad_environment_value_names_the_variable(no_system_headers: SystemHeaders) -> None:
     with pytest.raises(SyscallNumberError, match=r"^\$MOVEPHYS_SYSCALL_NR: 'x' is not"):
         resolve(env={numbers.ENV_NATIVE: "x"}, **no_system_headers)
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import cffi
 import pytest
+from manpage_build import REPO, build_man_page
 
 from movephys import __version__
 from movephys.vm.build import DEFAULT_SOURCE
-from tests.manpage_build import REPO, build_man_page
 
 SERIES = sorted(path.name for path in (REPO / "kernel" / "patches").glob("*.patch"))
 
@@ -41,7 +41,7 @@ def dist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_wheel_carries_man_page_spec_series_suite_and_helper(dist_dir: Path):
+def test_wheel_carries_man_page_spec_series_suite_and_helper(dist_dir: Path) -> None:
     wheel = next(dist_dir.glob(f"movephys-{__version__}-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -53,7 +53,7 @@ def test_wheel_carries_man_page_spec_series_suite_and_helper(dist_dir: Path):
     assert {f"movephys/_data/kernel/patches/{patch}" for patch in SERIES} <= set(names)
 
 
-def test_sdist_carries_sources_of_everything(dist_dir: Path):
+def test_sdist_carries_sources_of_everything(dist_dir: Path) -> None:
     sdist = next(dist_dir.glob(f"movephys-{__version__}.tar.gz"))
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
@@ -111,7 +111,7 @@ def installed(dist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Insta
     return Installed(python, site / "movephys", outside, dict(env, PYTHONDONTWRITEBYTECODE="1"))
 
 
-def test_installed_package_is_the_wheel_not_the_checkout(installed: Installed):
+def test_installed_package_is_the_wheel_not_the_checkout(installed: Installed) -> None:
     result = installed.run("-c", "import movephys.locations as l, movephys.spec as s; "
                                  "print(l.data_root(), l.build_dir(), s.load_spec().directory)")
     assert result.returncode == 0, result.stderr
@@ -120,13 +120,13 @@ def test_installed_package_is_the_wheel_not_the_checkout(installed: Installed):
                                      str(installed.package / "_data" / "spec")]
 
 
-def test_installed_runner_help(installed: Installed):
+def test_installed_runner_help(installed: Installed) -> None:
     result = installed.run("-m", "movephys.vm", "--help")
     assert result.returncode == 0, result.stderr
     assert "build (or reuse) the reference kernel" in result.stdout
 
 
-def test_installed_runner_finds_series_fragments_and_suite(installed: Installed):
+def test_installed_runner_finds_series_fragments_and_suite(installed: Installed) -> None:
     result = installed.run("-m", "movephys.vm", "suite", "--dry-run", "--debug")
     assert result.returncode == 0, result.stderr
     data = installed.package / "_data"
@@ -140,7 +140,7 @@ def test_installed_runner_finds_series_fragments_and_suite(installed: Installed)
     ]
 
 
-def test_installed_build_of_a_missing_source_names_only_the_source(installed: Installed):
+def test_installed_build_of_a_missing_source_names_only_the_source(installed: Installed) -> None:
     result = installed.run("-m", "movephys.vm", "build", "--source", "/nonexistent")
     assert result.returncode == 2
     assert result.stderr == "movephys.vm: error: kernel source /nonexistent does not exist\n"
@@ -158,7 +158,7 @@ def _collected(python: Path, root: Path, cwd: Path, env: dict[str, str] | None) 
     return [line for line in result.stdout.splitlines() if "::" in line]
 
 
-def test_installed_suite_collects_every_case_of_the_checkout(installed: Installed):
+def test_installed_suite_collects_every_case_of_the_checkout(installed: Installed) -> None:
     # --require-syscall and --destructive exist only if the root conftest.py was read.
     shipped = _collected(installed.python, installed.package / "_data", installed.outside,
                          installed.env)

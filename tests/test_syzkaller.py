@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_cli_prints_description() -> None:
     assert EXPECTED_CALL in result.stdout
 
 
-def test_cli_bad_spec_dir_one_line(tmp_path) -> None:
+def test_cli_bad_spec_dir_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "movephys.syzkaller", str(tmp_path)],
         capture_output=True,

@@ -21,7 +21,7 @@ from manpage_build import REPO, build_man_page
 
 from movephys import caseid
 from movephys.junit import read_outcomes
-from movephys.spec import Rule, TracedRow, load_spec
+from movephys.spec import ErrorRow, Rule, TracedRow, load_spec
 
 SPEC = load_spec()
 TRACED = SPEC.traced_rows()
@@ -157,7 +157,8 @@ def _row_id(row: TracedRow | Rule) -> str:
 
 @pytest.mark.parametrize("row", TRACED, ids=_row_id)
 def test_row_appears_in_man_page(row: TracedRow, page_lines: list[str]) -> None:
-    if row in SPEC.whole_call_errors:
+    tag: str | None
+    if isinstance(row, ErrorRow):  # the rows of SPEC.whole_call_errors
         section = _section(page_lines, ".SH ERRORS")
         tag = f".B {row.errno}"
     else:

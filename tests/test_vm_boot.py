@@ -1,4 +1,6 @@
+import sys
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -6,30 +8,32 @@ from movephys.vm import boot
 from movephys.vm.errors import RunnerError
 
 
-def _request(tmp_path: Path, nodes: tuple[boot.NumaNode, ...], accel: str = "tcg"):
+def _request(
+    tmp_path: Path, nodes: tuple[boot.NumaNode, ...], accel: Literal["tcg", "kvm"] = "tcg"
+) -> boot.BootRequest:
     return boot.BootRequest(
-        bzimage=tmp_path / "bzImage", command="echo hi", nodes=nodes, accel=accel,  # type: ignore[arg-type]
+        bzimage=tmp_path / "bzImage", command="echo hi", nodes=nodes, accel=accel,
         timeout=10, workdir=tmp_path / "work", cwd=Path("/srv/checkout"),
         environment=(("PYTHONDONTWRITEBYTECODE", "1"),),
     )
 
 
-def test_default_layout_is_two_nodes_of_one_gib_with_a_cpu_each():
+def test_default_layout_is_two_nodes_of_one_gib_with_a_cpu_each() -> None:
     assert boot.numa_layout(2, "1G", memoryless=False) == (
         boot.NumaNode("1G", "0"), boot.NumaNode("1G", "1"))
 
 
-def test_memoryless_node_comes_last_with_its_own_cpu():
+def test_memoryless_node_comes_last_with_its_own_cpu() -> None:
     layout = boot.numa_layout(2, "512M", memoryless=True)
     assert layout[-1] == boot.NumaNode("0", "2")
 
 
-def test_zero_memory_nodes_is_refused():
+def test_zero_memory_nodes_is_refused() -> None:
     with pytest.raises(RunnerError, match="at least one memory node"):
         boot.numa_layout(0, "1G", memoryless=False)
 
 
-def test_vng_command_sizes_memory_and_cpus_from_the_layout(tmp_path: Path):
+def test_vng_command_sizes_memory_and_cpus_from_the_layout(tmp_path: Path) -> None:
     nodes = boot.numa_layout(2, "1G", memoryless=True)
     command = boot.vng_command(_request(tmp_path, nodes), tmp_path / "guest.sh")
     assert command[command.index("-m") + 1] == "2048M"
@@ -40,12 +44,12 @@ def test_vng_command_sizes_memory_and_cpus_from_the_layout(tmp_path: Path):
     assert command[command.index("--rwdir") + 1] == str(tmp_path / "work")
 
 
-def test_kvm_request_does_not_disable_kvm(tmp_path: Path):
+def test_kvm_request_does_not_disable_kvm(tmp_path: Path) -> None:
     command = boot.vng_command(_request(tmp_path, boot.two_nodes(), "kvm"), tmp_path / "g.sh")
     assert "--disable-kvm" not in command
 
 
-def test_guest_script_records_output_exit_code_and_kernel_log(tmp_path: Path):
+def test_guest_script_records_output_exit_code_and_kernel_log(tmp_path: Path) -> None:
     script = boot.guest_script(_request(tmp_path, boot.two_nodes()))
     work = tmp_path / "work"
     assert "export PYTHONDONTWRITEBYTECODE=1" in script
@@ -55,25 +59,25 @@ def test_guest_script_records_output_exit_code_and_kernel_log(tmp_path: Path):
     assert f"dmesg > {work}/kernel.log" in script
 
 
-def test_bad_memory_size_is_one_line_error(tmp_path: Path):
+def test_bad_memory_size_is_one_line_error(tmp_path: Path) -> None:
     request = _request(tmp_path, (boot.NumaNode("lots", "0"),))
     with pytest.raises(RunnerError, match="bad memory size 'lots'"):
         boot.vng_command(request, tmp_path / "g.sh")
 
 
-def test_two_cpus_per_node_give_ranges():
+def test_two_cpus_per_node_give_ranges() -> None:
     assert boot.numa_layout(2, "1G", memoryless=False, cpus_per_node=2) == (
         boot.NumaNode("1G", "0-1"), boot.NumaNode("1G", "2-3"))
 
 
-def test_vng_command_counts_cpus_of_ranges(tmp_path: Path):
+def test_vng_command_counts_cpus_of_ranges(tmp_path: Path) -> None:
     nodes = boot.numa_layout(2, "1G", memoryless=False, cpus_per_node=2)
     command = boot.vng_command(_request(tmp_path, nodes), tmp_path / "guest.sh")
     assert command[command.index("--cpus") + 1] == "4"
     assert "-smp 4,sockets=4,cores=1,threads=1" in command
 
 
-def test_exit_in_the_command_still_records_its_status(tmp_path: Path):
+def test_exit_in_the_command_still_records_its_status(tmp_path: Path) -> None:
     import subprocess
 
     request = boot.BootRequest(
@@ -132,14 +136,14 @@ def test_vng_is_found_beside_the_interpreter(tmp_path: Path,
     bin_dir.mkdir(parents=True)
     (bin_dir / "vng").write_text("#!/bin/sh\n")
     (bin_dir / "vng").chmod(0o755)
-    monkeypatch.setattr(boot.sys, "executable", str(bin_dir / "python"))
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
     monkeypatch.setenv("PATH", "/nonexistent")
     assert boot.vng_executable() == str(bin_dir / "vng")
 
 
 def test_without_vng_the_error_names_where_it_looked(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(boot.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RunnerError, match=f"not installed beside {tmp_path / 'python'}"):
         boot.check_prerequisites()

@@ -7,19 +7,19 @@ from movephys.vm import config
 from movephys.vm.errors import RunnerError
 
 
-def test_parse_config_reads_set_and_unset_options():
+def test_parse_config_reads_set_and_unset_options() -> None:
     text = "CONFIG_NUMA=y\n# CONFIG_KASAN is not set\n\n# comment\nCONFIG_NR_CPUS=8\n"
     assert config.parse_config(text) == {
         "CONFIG_NUMA": "y", "CONFIG_KASAN": "n", "CONFIG_NR_CPUS": "8",
     }
 
 
-def test_parse_config_names_file_and_line_of_garbage():
+def test_parse_config_names_file_and_line_of_garbage() -> None:
     with pytest.raises(RunnerError, match=r"frag:2: not a kconfig line: 'NUMA=y'"):
         config.parse_config("CONFIG_NUMA=y\nNUMA=y\n", "frag")
 
 
-def test_later_fragment_overrides_earlier(tmp_path: Path):
+def test_later_fragment_overrides_earlier(tmp_path: Path) -> None:
     first = tmp_path / "a.config"
     second = tmp_path / "b.config"
     first.write_text("CONFIG_KASAN=n\nCONFIG_NUMA=y\n")
@@ -27,29 +27,29 @@ def test_later_fragment_overrides_earlier(tmp_path: Path):
     assert config.load_fragments([first, second]) == {"CONFIG_KASAN": "y", "CONFIG_NUMA": "y"}
 
 
-def test_missing_fragment_is_one_line_error(tmp_path: Path):
+def test_missing_fragment_is_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(RunnerError, match="cannot read kconfig fragment .*nope.config"):
         config.load_fragments([tmp_path / "nope.config"])
 
 
-def test_unmet_options_reports_what_olddefconfig_dropped():
+def test_unmet_options_reports_what_olddefconfig_dropped() -> None:
     requested = {"CONFIG_KALLSYMS_ALL": "y", "CONFIG_NUMA": "y", "CONFIG_DRM": "n"}
     actual = {"CONFIG_NUMA": "y"}
     assert config.unmet_options(requested, actual) == ["CONFIG_KALLSYMS_ALL=y (got n)"]
 
 
-def test_render_round_trips():
+def test_render_round_trips() -> None:
     options = {"CONFIG_NUMA": "y", "CONFIG_KASAN": "n"}
     assert config.parse_config(kconfig.render_config(options)) == options
 
 
 @pytest.mark.parametrize("fragment", [config.BASE_FRAGMENT, config.DEBUG_FRAGMENT],
                          ids=["base", "debug"])
-def test_shipped_fragments_parse(fragment: Path):
+def test_shipped_fragments_parse(fragment: Path) -> None:
     assert config.load_fragments([fragment])
 
 
-def test_base_fragment_has_what_the_suite_needs():
+def test_base_fragment_has_what_the_suite_needs() -> None:
     options = config.load_fragments([config.BASE_FRAGMENT])
     needed = ["NUMA", "NUMA_EMU", "MIGRATION", "CPUSETS", "MEMCG", "IA32_EMULATION",
               "TRANSPARENT_HUGEPAGE", "HUGETLBFS", "KSM", "MEMORY_HOTPLUG",

@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
@@ -92,7 +92,7 @@ def run_in_child(
     kind, value = pickle.loads(data)
     if kind == "error":
         raise ChildFailed(f"child {pid} raised {value}")
-    return value
+    return cast(T, value)  # what function returned, pickled in the child
 
 
 def _describe(wait_status: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import Any
 
 from cffi import FFI
 
@@ -23,7 +24,7 @@ ffi.cdef(
     int prctl(int option, ...);
     """
 )
-libc = ffi.dlopen(None)
+libc: Any = ffi.dlopen(None)  # the cdef's functions: attributes only at run time
 
 
 PR_SET_KEEPCAPS = 8

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from cffi import FFI
 
@@ -20,7 +21,7 @@ PR_SET_DUMPABLE = 4
 
 ffi = FFI()
 ffi.cdef("int unshare(int flags); int prctl(int option, ...);")
-libc = ffi.dlopen(None)
+libc: Any = ffi.dlopen(None)  # the cdef's functions: attributes only at run time
 
 
 class UsernsError(OSError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from cffi import FFI
 
@@ -24,7 +25,7 @@ ffi.cdef(
     int capget(cap_header_t *header, cap_data_t *data);
     """
 )
-libc = ffi.dlopen(None)
+libc: Any = ffi.dlopen(None)  # the cdef's functions: attributes only at run time
 
 
 class CapabilityError(OSError):

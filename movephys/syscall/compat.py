@@ -166,7 +166,7 @@ def _helper_reason() -> str | None:
     return None
 
 
-def run_helper(arguments: Sequence[str]) -> dict:
+def run_helper(arguments: Sequence[str]) -> dict[str, Any]:
     """Run the helper with key=value arguments; its JSON answer."""
     binary = build_helper()
     try:
@@ -188,7 +188,7 @@ def run_helper(arguments: Sequence[str]) -> dict:
     if done.returncode < 0:
         raise HelperError(f"{binary} killed by signal {-done.returncode}: {done.stderr.strip()}")
     try:
-        answer = json.loads(done.stdout)
+        answer: dict[str, Any] = json.loads(done.stdout)
     except json.JSONDecodeError:
         raise HelperError(f"{binary} answered no JSON: {done.stdout.strip()[:200]!r}") from None
     if "error" in answer:
@@ -196,7 +196,7 @@ def run_helper(arguments: Sequence[str]) -> dict:
     return answer
 
 
-def _result(answer: dict) -> CallResult:
+def _result(answer: dict[str, Any]) -> CallResult:
     return CallResult(int(answer["ret"]), int(answer["errno"]), tuple(answer["status"]))
 
 

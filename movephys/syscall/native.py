@@ -33,7 +33,7 @@ MPOL_MF_MOVE_ALL = _FLAGS.flag("MPOL_MF_MOVE_ALL").value
 
 ffi = FFI()
 ffi.cdef("long syscall(long number, ...);")
-libc = ffi.dlopen(None)
+libc: Any = ffi.dlopen(None)  # the cdef's functions: attributes only at run time
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ NodesArg = Sequence[int] | RawPointer | None
 StatusArg = int | RawPointer | None  # an int is the length of a fresh status array
 
 
-def _as_long(value: int) -> object:
+def _as_long(value: int) -> FFI.CData:
     """A cdata long for the variadic part; values above LONG_MAX wrap like C would."""
     value &= (1 << 64) - 1
     if value >= 1 << 63:
@@ -93,10 +93,12 @@ class _Arrays:
             self.status_len = status
 
     @staticmethod
-    def _address(cdata: object) -> int:
+    def _address(cdata: FFI.CData) -> int:
         return int(ffi.cast("uintptr_t", cdata))
 
-    def _array(self, ctype: str, values: Sequence[int] | RawPointer | None):
+    def _array(
+        self, ctype: str, values: Sequence[int] | RawPointer | None
+    ) -> tuple[FFI.CData | None, int]:
         if values is None:
             return None, 0
         if isinstance(values, RawPointer):

@@ -220,9 +220,13 @@ class Batch:
             row = "query_not_online" if target is None else "not_online"
             return Expectation(expected_status(row), row, what)
         if target is not None:
-            row = "moved" if self.physical else None
-            return Expectation(target, row, what)
-        pfn = phys_to_pfn(entry.address) if entry.kind == "edge" else pfn_of(entry.page or 0)
+            return Expectation(target, "moved" if self.physical else None, what)
+        pfn: int | None
+        if entry.kind == "edge":
+            assert entry.address is not None
+            pfn = phys_to_pfn(entry.address)
+        else:
+            pfn = pfn_of(entry.page or 0)
         node = None if pfn is None else node_of_pfn(pfn)
         if node is None:
             broken(f"sysfs places no node on {what}")

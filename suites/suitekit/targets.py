@@ -166,8 +166,8 @@ def unmapped_page_cache() -> Iterator[Target]:
             mapping.read(0, 1)
             pfn = pfn_of(mapping.addr)
             # move_pages drains the per-CPU LRU batches: the page lands on its LRU list.
-            if pfn is not None:
-                memory.place_on_node([mapping.addr], node_of_pfn(pfn), attempts=1)
+            if pfn is not None and (node := node_of_pfn(pfn)) is not None:
+                memory.place_on_node([mapping.addr], node, attempts=1)
         assert pfn is not None, f"pagemap: the page of {path} was not present while mapped"
         flags = page_flags(pfn)
         if "MMAP" in flags or "LRU" not in flags:

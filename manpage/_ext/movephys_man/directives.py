@@ -8,7 +8,7 @@ files as dependencies, so editing a table rebuilds the page.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -135,7 +135,7 @@ class RulesDirective(SpecDirective):
     """Rules of one group, one paragraph each, or one paragraph with :join:."""
 
     required_arguments = 1
-    option_spec: ClassVar[dict[str, object]] = {
+    option_spec: ClassVar[dict[str, Callable[[str], object]]] = {
         "only": _id_list,
         "exclude": _id_list,
         "join": directives.flag,
@@ -190,7 +190,7 @@ class StatusDirective(SpecDirective):
     """
 
     required_arguments = 1
-    option_spec: ClassVar[dict[str, object]] = {"numbered": directives.flag}
+    option_spec: ClassVar[dict[str, Callable[[str], object]]] = {"numbered": directives.flag}
 
     def run(self) -> list[nodes.Node]:
         mode = self.arguments[0]

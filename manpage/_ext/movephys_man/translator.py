@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from docutils import nodes
 from sphinx import addnodes
@@ -20,6 +21,9 @@ from movephys.spec import Spec
 
 from . import roff
 from .specsource import current_spec
+
+if TYPE_CHECKING:
+    from sphinx.builders import Builder
 
 SUPPORTED_NODES = frozenset(
     {
@@ -89,7 +93,7 @@ def inline_spans(node: nodes.Element, font: str = roff.ROMAN) -> list[roff.Span]
 
 
 class ManPageTranslator(ManualPageTranslator):
-    def __init__(self, document: nodes.document, builder: object) -> None:
+    def __init__(self, document: nodes.document, builder: Builder) -> None:
         super().__init__(document, builder)
         self.spec = current_spec(Path(self.config.movephys_spec_dir))
         self.lines: list[str] = []
@@ -165,7 +169,9 @@ class ManPageTranslator(ManualPageTranslator):
         self.pending_break = None
         raise nodes.SkipNode
 
-    def visit_comment(self, node: nodes.comment) -> None:
+    # As Sphinx's own ManualPageTranslator.visit_comment (same ignore): it drops the
+    # optional ``sub`` argument of docutils' visit_comment, which nothing here passes.
+    def visit_comment(self, node: nodes.Element) -> None:  # type: ignore[override]
         raise nodes.SkipNode
 
     def visit_target(self, node: nodes.target) -> None:
