@@ -19,7 +19,7 @@ from typing import Any
 from cffi import FFI
 
 from bench import translate
-from movephys import cbuild
+from movephys import arch, cbuild
 from movephys.probes import pagemap
 
 SOURCE = Path(__file__).with_name("revtrans.c")
@@ -105,7 +105,7 @@ def _config(proc: str) -> tuple[Any, tuple[Any, ...]]:
     cfg = ffi.new("struct rt_config *", {
         "proc": keep[0],
         "skip_vma": keep[1],
-        "page_size": pagemap.PAGE_SIZE,
+        "page_size": arch.PAGE_SIZE,
         "present_bit": pagemap.PRESENT,
         "swapped_bit": pagemap.SWAPPED,
         "pfn_mask": pagemap.PFN_MASK,

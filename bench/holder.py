@@ -49,7 +49,7 @@ class Check:
 
 
 def cpus_of_node(node: int) -> set[int]:
-    path = nodes.NODE_ROOT / f"node{node}" / "cpulist"
+    path = arch.NODE_ROOT / f"node{node}" / "cpulist"
     try:
         return set(nodes.parse_node_list(path.read_text()))
     except OSError:

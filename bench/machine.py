@@ -17,6 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from movephys import arch
 from movephys.probes import nodes
 
 CPUINFO = Path("/proc/cpuinfo")
@@ -84,7 +85,7 @@ def _read(path: Path) -> str:
 def node_memory_mib() -> dict[str, int]:
     sizes: dict[str, int] = {}
     for node in nodes.memory_nodes():
-        for line in _read(nodes.NODE_ROOT / f"node{node}" / "meminfo").splitlines():
+        for line in _read(arch.NODE_ROOT / f"node{node}" / "meminfo").splitlines():
             if "MemTotal:" in line:
                 sizes[str(node)] = int(line.split()[-2]) // 1024
     return sizes

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from movephys.arch import NODE_ROOT as NODE_ROOT  # re-exported: callers name nodes.NODE_ROOT
+from movephys.arch import NODE_ROOT
 from movephys.probes import kconfig, memblocks
 
 STATUS = Path("/proc/self/status")

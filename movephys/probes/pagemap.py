@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from movephys.arch import PAGE_SIZE as PAGE_SIZE  # re-exported: callers name pagemap.PAGE_SIZE
+from movephys.arch import PAGE_SIZE
 
 ENTRY_SIZE = 8
 PRESENT = 1 << 63
