@@ -22,7 +22,8 @@ from pathlib import Path
 from movephys import caseid
 
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
-FLAKY = "flaky"  # over several runs: failed or broke in one, passed in another
+FLAKY = "flaky"  # over several runs: failed, broke or went missing in one, passed in another
+MISSING = "missing"  # absent from one run that other runs have: the run ended before it
 
 
 class JUnitError(Exception):
@@ -73,22 +74,34 @@ def read_outcomes(path: Path) -> dict[str, CaseOutcome]:
     return outcomes
 
 
-def combine(runs: Sequence[dict[str, CaseOutcome]]) -> dict[str, CaseOutcome]:
-    """One outcome per case over @runs: its last, or FLAKY if it both failed and passed.
+def not_passing(outcome: str) -> bool:
+    """A run's outcome that counts against a case: failed, broke or never ran."""
+    return outcome in (FAILED, ERROR, MISSING)
 
-    A flaky case's message says in how many runs it failed and the last
-    failure's message.
+
+def is_flaky(outcomes: Sequence[str]) -> bool:
+    """The one rule for several runs: not passing in some, passed in others."""
+    return any(map(not_passing, outcomes)) and PASSED in outcomes
+
+
+def combine(runs: Sequence[dict[str, CaseOutcome]]) -> dict[str, CaseOutcome]:
+    """One outcome per case over @runs: its last, or FLAKY by :func:`is_flaky`.
+
+    A case absent from a run that others have counts as MISSING there. A
+    flaky case's message says in how many runs it did not pass and the last
+    such message.
     """
     combined: dict[str, CaseOutcome] = {}
     for case in sorted({case for outcomes in runs for case in outcomes}):
-        seen = [outcomes[case] for outcomes in runs if case in outcomes]
-        bad = [found for found in seen if found.outcome in (FAILED, ERROR)]
-        if bad and any(found.outcome == PASSED for found in seen):
-            message = f"failed in {len(bad)} of {len(seen)} runs"
+        seen = [outcomes.get(case, CaseOutcome(case, MISSING, "not in this run"))
+                for outcomes in runs]
+        if is_flaky([found.outcome for found in seen]):
+            bad = [found for found in seen if not_passing(found.outcome)]
+            message = f"did not pass in {len(bad)} of {len(seen)} runs"
             message += f": {bad[-1].message}" if bad[-1].message else ""
             combined[case] = CaseOutcome(case, FLAKY, message)
         else:
-            combined[case] = seen[-1]
+            combined[case] = next(found for found in reversed(seen) if found.outcome != MISSING)
     return combined
 
 

@@ -33,13 +33,20 @@ class RunRecord:
 @dataclass(frozen=True)
 class CaseTally:
     case_id: str
-    runs: int
-    failed: int  # failures and errors
-    skipped: int
+    outcomes: tuple[str, ...]  # one per run; junit.MISSING where the run never reached it
+
+    @property
+    def runs(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        """Runs in which the case failed, broke or never ran."""
+        return sum(map(junit.not_passing, self.outcomes))
 
     @property
     def flaky(self) -> bool:
-        return 0 < self.failed < self.runs
+        return junit.is_flaky(self.outcomes)
 
 
 @dataclass(frozen=True)
@@ -71,10 +78,9 @@ def tally(records: Sequence[RunRecord]) -> tuple[CaseTally, ...]:
     every_case = sorted({case for record in records for case in record.outcomes})
     tallies = []
     for case in every_case:
-        seen = Counter(record.outcomes.get(case, "missing") for record in records)
-        failed = seen[junit.FAILED] + seen[junit.ERROR] + seen["missing"]
-        if failed:
-            tallies.append(CaseTally(case, len(records), failed, seen[junit.SKIPPED]))
+        seen = tuple(record.outcomes.get(case, junit.MISSING) for record in records)
+        if any(map(junit.not_passing, seen)):
+            tallies.append(CaseTally(case, seen))
     return tuple(tallies)
 
 

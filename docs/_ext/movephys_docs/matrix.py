@@ -4,7 +4,9 @@ Outcomes come from MOVEPHYS_RESULTS when set (a JUnit XML file of a suite
 run, for example build/results/junit.xml), else from the reference run
 committed as docs/reference/junit.xml. MOVEPHYS_RESULTS may name several
 runs (files separated by os.pathsep, or a directory of run-*/junit.xml as
-a soak writes): a case that failed in one and passed in another is flaky. Rows no case can reach
+a soak writes): a case that failed, broke or never ran in one and passed
+in another is flaky (movephys.junit.is_flaky, the soak's rule too). Rows
+no case can reach
 show their untested_because as a gap. Below the rows: totals per family
 (test module) and, with a results file, the cases no row names.
 """
@@ -195,7 +197,7 @@ class ConformanceMatrixDirective(SpecDirective):
         flaky = sum(outcome.outcome == FLAKY for outcome in outcomes.values())
         return self.paragraph(
             f"Outcomes of {len(sources)} runs named by ``{RESULTS_VARIABLE}`` "
-            f"({len(outcomes)} cases, {flaky} flaky: failed in one run, passed in "
+            f"({len(outcomes)} cases, {flaky} flaky: did not pass in one run, passed in "
             f"another; otherwise the last run's outcome): {shown}."
         )
 
