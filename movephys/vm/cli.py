@@ -2,7 +2,7 @@
 
     python -m movephys.vm build [--debug] [--dry-run]
     python -m movephys.vm run [options] -- COMMAND...
-    python -m movephys.vm suite [options] [-- PYTEST-ARGS...]
+    python -m movephys.vm suite [options] [--via-kselftest] [-- PYTEST-ARGS...]
     python -m movephys.vm selftest [options]
     python -m movephys.vm soak [options] [RUNS] [-- PYTEST-ARGS...]
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from movephys import cache
 from movephys.casestream import StreamError, read_stream
 from movephys.locations import build_dir
-from movephys.vm import boot, build, run, soak
+from movephys.vm import boot, build, kselftest, run, soak
 from movephys.vm.ending import EXIT_HARNESS, EXIT_INTERRUPTED, Ending
 from movephys.vm.errors import RunnerError
 from movephys.vm.salvage import salvage
@@ -91,6 +91,11 @@ def make_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         _add_kernel_options(sub)
         _add_vm_options(sub)
+        if name == "suite":
+            sub.add_argument("--via-kselftest", action="store_true",
+                             help="run the suite through the kselftest target "
+                                  "(kselftest/move_phys_pages, installed with the kernel's "
+                                  "lib.mk and run by run_kselftest.sh), as a test fleet does")
         if name != "selftest":
             sub.add_argument("rest", nargs=argparse.REMAINDER,
                              help="after --: the command (run) or pytest arguments (suite)")
@@ -119,6 +124,8 @@ def plan(args: argparse.Namespace) -> list[str]:
         lines += [f"fragment: {fragment}" for fragment in request.fragments]
     if args.command in ("suite", "soak"):
         lines.append(f"suite: {run.suite_root() / 'suites'}")
+    if getattr(args, "via_kselftest", False):
+        lines.append(f"kselftest: {kselftest.target_dir()}")
     if args.command != "build":
         lines.append(f"results: {args.results}")
     return lines
@@ -180,7 +187,7 @@ def dispatch(args: argparse.Namespace) -> int:
             rwdirs=tuple(args.rwdir))
         print(job.boot.output, end="")
     elif args.command == "suite":
-        job = run.run_suite(kernel, options, results, _rest(args))
+        job = run.run_suite(kernel, options, results, _rest(args), args.via_kselftest)
         print(job.boot.output, end="")
     elif args.command == "soak":
         report = soak.soak(kernel, options, results, args.runs, _rest(args),

@@ -22,7 +22,7 @@ from movephys import cache
 from movephys.casestream import read_stream
 from movephys.locations import data_root
 from movephys.probes.kmsg import problem_lines
-from movephys.vm import boot, build, config
+from movephys.vm import boot, build, config, kselftest
 from movephys.vm.ending import Ending, command_status, ending_of, suite_status
 from movephys.vm.errors import RunnerError
 from movephys.vm.salvage import Salvaged, salvage
@@ -168,37 +168,58 @@ def suite_root() -> Path:
     return root
 
 
-def suite_command(kernel: Kernel, results: Path, pytest_args: list[str],
-                  case_timeout: float = CASE_TIMEOUT) -> str:
-    root = suite_root()
-    arguments = [
-        # The guest is disposable: cases that change machine-wide memory
-        # state (offlining a block, exhausting a node) run there.
-        # An explicit rootdir: an installed copy has no pytest ini file to
-        # anchor it, and without it the root conftest.py would not be read.
-        sys.executable, "-m", "pytest", f"--rootdir={root}", str(root / "suites"),
-        "-p", "no:cacheprovider",
-        "--require-syscall", "--destructive", "-rs",
-        f"--timeout={case_timeout:.0f}",
+def suite_options(kernel: Kernel, results: Path, case_timeout: float) -> list[str]:
+    """The suite's own options in the guest, however pytest is started."""
+    # The guest is disposable: cases that change machine-wide memory
+    # state (offlining a block, exhausting a node) run there.
+    options = [
+        "--require-syscall", "--destructive", f"--timeout={case_timeout:.0f}",
         f"--junitxml={results / 'junit.xml'}", f"--ktap={results / 'results.ktap'}",
         f"--case-stream={results / STREAM_FILE}",
     ]
     if kernel.headers is not None:
-        arguments.append(f"--kernel-headers={kernel.headers}")
+        options.append(f"--kernel-headers={kernel.headers}")
+    return options
+
+
+def suite_command(kernel: Kernel, results: Path, pytest_args: list[str],
+                  case_timeout: float = CASE_TIMEOUT) -> str:
+    root = suite_root()
+    arguments = [
+        # An explicit rootdir: an installed copy has no pytest ini file to
+        # anchor it, and without it the root conftest.py would not be read.
+        sys.executable, "-m", "pytest", f"--rootdir={root}", str(root / "suites"),
+        "-p", "no:cacheprovider", "-rs", *suite_options(kernel, results, case_timeout),
+    ]
     return shlex.join([*arguments, *pytest_args])
 
 
+def kselftest_job(kernel: Kernel, results: Path, pytest_args: list[str],
+                  case_timeout: float = CASE_TIMEOUT
+                  ) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The guest command and environment of a suite run through the kselftest target."""
+    installed = kselftest.install(kernel.source_tree, results)
+    arguments = [*suite_options(kernel, results, case_timeout), *pytest_args]
+    return (kselftest.guest_command(installed, results / "kselftest.log"),
+            kselftest.environment(sys.executable, arguments))
+
+
 def run_suite(kernel: Kernel, options: VmOptions, results: Path,
-              pytest_args: list[str]) -> JobResult:
+              pytest_args: list[str], via_kselftest: bool = False) -> JobResult:
+    """@via_kselftest: through the kselftest target's run_kselftest.sh (movephys.vm.kselftest)."""
     results.mkdir(parents=True, exist_ok=True)
     # A file left by an earlier run would be read as this run's.
-    for stale in ("junit.xml", "results.ktap", STREAM_FILE, "kernel.log", "suite.log"):
+    for stale in ("junit.xml", "results.ktap", STREAM_FILE, "kernel.log", "suite.log",
+                  "kselftest.log"):
         (results / stale).unlink(missing_ok=True)
     stream = results / STREAM_FILE
+    command = suite_command(kernel, results, pytest_args, options.case_timeout)
+    environment: tuple[tuple[str, str], ...] = ()
+    if via_kselftest:
+        command, environment = kselftest_job(kernel, results, pytest_args, options.case_timeout)
     result, problems, ending = boot_job(
-        kernel, suite_command(kernel, results, pytest_args, options.case_timeout), options,
-        workdir=results / "vm", rwdirs=(results,),
-        environment=(("MOVEPHYS_CACHE", "/tmp/movephys-cache"),),
+        kernel, command, options, workdir=results / "vm", rwdirs=(results,),
+        environment=(("MOVEPHYS_CACHE", "/tmp/movephys-cache"), *environment),
         timeout=float("inf"), watch=SuiteWatch(stream, Budget(options.case_timeout)),
     )
     (results / "kernel.log").write_text(result.kernel_log or result.console)
@@ -208,7 +229,8 @@ def run_suite(kernel: Kernel, options: VmOptions, results: Path,
         salvaged = salvage(read_stream(stream), ending, results / "results.ktap",
                            results / "junit.xml")
         build.print_progress(f"kept {salvaged.summary()}; results in {results}")
-    return JobResult(suite_status(result.exit_code, ending, len(problems)), result, problems,
+    status = kselftest.pytest_status(result.exit_code) if via_kselftest else result.exit_code
+    return JobResult(suite_status(status, ending, len(problems)), result, problems,
                      ending, salvaged)
 
 
