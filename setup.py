@@ -22,6 +22,7 @@ from setuptools.command.sdist import sdist
 SHIPPED = (
     "spec/*.toml",
     "kernel/patches/*.patch",
+    "kernel/patches-*/*.patch",
     "kernel/config/*.config",
     "conftest.py",
     "suites/**/*.py",
