@@ -23,6 +23,7 @@ from movephys import __version__
 from movephys.vm.build import DEFAULT_SOURCE
 
 SERIES = sorted(path.name for path in (REPO / "kernel" / "patches").glob("*.patch"))
+SERIES_6_1 = sorted(path.name for path in (REPO / "kernel" / "patches-6.1").glob("*.patch"))
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,8 @@ def test_wheel_carries_man_page_spec_series_suite_and_helper(dist_dir: Path) -> 
             "movephys/_data/suites/conftest.py", "movephys/_data/suites/suitekit/calls.py",
             "movephys/syscall/helpers/compat32.c"} <= set(names)
     assert {f"movephys/_data/kernel/patches/{patch}" for patch in SERIES} <= set(names)
+    assert {f"movephys/_data/kernel/patches-6.1/{patch}" for patch in SERIES_6_1} <= set(names)
+    assert "movephys/_data/kernel/config/series-6.1.config" in names
 
 
 def test_sdist_carries_sources_of_everything(dist_dir: Path) -> None:
@@ -61,6 +64,7 @@ def test_sdist_carries_sources_of_everything(dist_dir: Path) -> None:
             "suites/conftest.py", "kernel/config/base.config",
             "movephys/syscall/helpers/compat32.c"} <= names
     assert {f"kernel/patches/{patch}" for patch in SERIES} <= names
+    assert {f"kernel/patches-6.1/{patch}" for patch in SERIES_6_1} <= names
 
 
 @dataclass(frozen=True)
@@ -131,12 +135,26 @@ def test_installed_runner_finds_series_fragments_and_suite(installed: Installed)
     assert result.returncode == 0, result.stderr
     data = installed.package / "_data"
     assert result.stdout.splitlines() == [
+        "series: 6.12",
         f"source: {DEFAULT_SOURCE}",
         *(f"patch: {data / 'kernel' / 'patches' / patch}" for patch in SERIES),
         f"fragment: {data / 'kernel' / 'config' / 'base.config'}",
         f"fragment: {data / 'kernel' / 'config' / 'debug.config'}",
         f"suite: {data / 'suites'}",
         f"results: {installed.outside / 'build' / 'results'}",
+    ]
+
+
+def test_installed_runner_finds_the_6_1_series(installed: Installed) -> None:
+    result = installed.run("-m", "movephys.vm", "build", "--dry-run", "--series", "6.1")
+    assert result.returncode == 0, result.stderr
+    data = installed.package / "_data"
+    assert result.stdout.splitlines() == [
+        "series: 6.1",
+        "source: /usr/src/linux-source-6.1.tar.xz",
+        *(f"patch: {data / 'kernel' / 'patches-6.1' / patch}" for patch in SERIES_6_1),
+        f"fragment: {data / 'kernel' / 'config' / 'base.config'}",
+        f"fragment: {data / 'kernel' / 'config' / 'series-6.1.config'}",
     ]
 
 

@@ -51,8 +51,8 @@ def test_dry_run_lists_the_series_fragments_and_suite_of_the_checkout(
     assert cli.main(["suite", "--dry-run", "--results", "out"]) == 0
     lines = capsys.readouterr().out.splitlines()
     checkout = Path(__file__).resolve().parents[1]
-    assert lines[0] == f"source: {build.DEFAULT_SOURCE}"
-    assert lines[1].startswith(f"patch: {checkout / 'kernel' / 'patches' / '0001-'}")
+    assert lines[:2] == ["series: 6.12", f"source: {build.DEFAULT_SOURCE}"]
+    assert lines[2].startswith(f"patch: {checkout / 'kernel' / 'patches' / '0001-'}")
     assert lines[-3:] == [f"fragment: {checkout / 'kernel' / 'config' / 'base.config'}",
                           f"suite: {checkout / 'suites'}", "results: out"]
 

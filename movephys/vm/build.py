@@ -1,7 +1,8 @@
 """Build a kernel: unpack, patch, configure, compile, install uapi headers.
 
-A tarball build is cached under a key hashed from the source, the patches
-and the config fragments, so an unchanged request never compiles again.
+A tarball build is cached under a key hashed from the kernel series, the
+source, the patches and the config fragments, so an unchanged request never
+compiles again.
 A maintainer's tree is built as it is, into our cache, and make decides
 what is stale.
 """
@@ -20,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from movephys import kconfig
-from movephys.vm import config
+from movephys.vm import config, series
 from movephys.vm.errors import RunnerError
 
-DEFAULT_SOURCE = Path("/usr/src/linux-source-6.12.tar.xz")
-PATCH_DIR = config.KERNEL_DIR / "patches"
+DEFAULT_SOURCE = series.SERIES[series.DEFAULT_SERIES].tarball
+PATCH_DIR = series.SERIES[series.DEFAULT_SERIES].patch_dir
 RECIPE_VERSION = "1"  # bump when the steps below change what they produce
 
 Progress = Callable[[str], None]
@@ -50,6 +51,7 @@ class BuildRequest:
     fragments: tuple[Path, ...]
     cache_dir: Path
     jobs: int
+    series: str = series.DEFAULT_SERIES  # the kernel line: movephys.vm.series
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,15 @@ class BuiltKernel:
     seconds: float
 
 
-def default_patches() -> tuple[Path, ...]:
-    """Our series, in order. An empty one is an error: a tarball built
-    without it would boot a kernel lacking the call, and the suite would
-    blame the kernel for what the installation lost."""
-    patches = tuple(sorted(PATCH_DIR.glob("*.patch")))
+def default_patches(patch_dir: Path | None = None) -> tuple[Path, ...]:
+    """Our series for one kernel line (@patch_dir, default 6.12's), in order.
+    An empty one is an error: a tarball built without it would boot a
+    kernel lacking the call, and the suite would blame the kernel for what
+    the installation lost."""
+    directory = PATCH_DIR if patch_dir is None else patch_dir
+    patches = tuple(sorted(directory.glob("*.patch")))
     if not patches:
-        raise RunnerError(f"no kernel patches in {PATCH_DIR}: this movephys installation "
+        raise RunnerError(f"no kernel patches in {directory}: this movephys installation "
                           "lacks its series (reinstall it, or run from a checkout)")
     return patches
 
@@ -94,7 +98,9 @@ def check_prerequisites(request: BuildRequest) -> None:
     packages = missing_build_packages()
     if not request.source.exists():
         if request.source == DEFAULT_SOURCE:
-            packages.append("linux-source-6.12")
+            packages.append(series.SERIES[series.DEFAULT_SERIES].package)
+        elif (known := series.of_tarball(request.source)) is not None:
+            packages.append(known.package)
         else:
             raise RunnerError(f"kernel source {request.source} does not exist")
     if packages:
@@ -129,6 +135,7 @@ def _tree_identity(tree: Path) -> str:
 
 def cache_key(request: BuildRequest) -> str:
     digest = hashlib.sha256(f"recipe {RECIPE_VERSION}\n".encode())
+    digest.update(f"series {request.series}\n".encode())
     if request.source.is_dir():
         digest.update(_tree_identity(request.source).encode())
     else:

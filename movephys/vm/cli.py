@@ -1,10 +1,13 @@
 """Command line of the runner: build, run, suite, selftest.
 
-    python -m movephys.vm build [--debug] [--dry-run]
+    python -m movephys.vm build [--series 6.1|6.12] [--debug] [--dry-run]
     python -m movephys.vm run [options] -- COMMAND...
     python -m movephys.vm suite [options] [--via-kselftest] [-- PYTEST-ARGS...]
     python -m movephys.vm selftest [options]
     python -m movephys.vm soak [options] [RUNS] [-- PYTEST-ARGS...]
+
+Every command takes --series 6.1|6.12 (default 6.12): the kernel line
+built, with its own port of the patches (movephys.vm.series).
 
 Exit status of suite and selftest: 0 passed, 1 cases failed (or the kernel
 log reports a problem), 2 harness error (bad input, a failed build, QEMU
@@ -25,7 +28,7 @@ from pathlib import Path
 from movephys import cache
 from movephys.casestream import StreamError, read_stream
 from movephys.locations import build_dir
-from movephys.vm import boot, build, kselftest, run, soak
+from movephys.vm import boot, build, kselftest, run, series, soak
 from movephys.vm.ending import EXIT_HARNESS, EXIT_INTERRUPTED, Ending
 from movephys.vm.errors import RunnerError
 from movephys.vm.salvage import salvage
@@ -33,9 +36,15 @@ from movephys.vm.salvage import salvage
 
 def _add_kernel_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("kernel")
-    group.add_argument("--source", type=Path, default=build.DEFAULT_SOURCE,
-                       help="linux-source tarball (patched with kernel/patches) or a kernel "
-                            "tree built as it is (default: %(default)s)")
+    group.add_argument("--series", default=series.DEFAULT_SERIES, metavar="LINE",
+                       help=f"kernel line to build: {series.known()} (default: %(default)s); "
+                            "chooses the tarball, the port of the patches (kernel/patches for "
+                            "6.12, kernel/patches-<LINE> otherwise) and the line's kconfig "
+                            "fragments")
+    group.add_argument("--source", type=Path, default=None,
+                       help="linux-source tarball (patched with the series' patches) or a "
+                            "kernel tree built as it is (default: "
+                            f"{series.TARBALL_DIR}/linux-source-LINE.tar.xz)")
     group.add_argument("--bzimage", type=Path,
                        help="boot this image instead of building (give --headers too)")
     group.add_argument("--headers", type=Path,
@@ -117,9 +126,10 @@ def plan(args: argparse.Namespace) -> list[str]:
     if args.bzimage is not None:
         lines = [f"bzimage: {args.bzimage}", f"headers: {args.headers}"]
     else:
-        request = run.build_request(args.source, args.cache_dir, args.debug, args.jobs)
+        request = run.build_request(args.source, args.cache_dir, args.debug, args.jobs,
+                                    args.series)
         build.check_inputs(request)
-        lines = [f"source: {request.source}"]
+        lines = [f"series: {request.series}", f"source: {request.source}"]
         lines += [f"patch: {patch}" for patch in request.patches]
         lines += [f"fragment: {fragment}" for fragment in request.fragments]
     if args.command in ("suite", "soak"):
@@ -134,7 +144,7 @@ def plan(args: argparse.Namespace) -> list[str]:
 def obtain_kernel(args: argparse.Namespace) -> run.Kernel:
     if args.bzimage is not None:
         return run.given_kernel(args.bzimage, args.headers)
-    return run.build_kernel(args.source, args.cache_dir, args.debug, args.jobs)
+    return run.build_kernel(args.source, args.cache_dir, args.debug, args.jobs, args.series)
 
 
 def _vm_options(args: argparse.Namespace) -> run.VmOptions:
@@ -164,6 +174,7 @@ def _rest(args: argparse.Namespace) -> list[str]:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    series.lookup(args.series)  # an unknown line is refused before anything else
     if args.dry_run:
         print("\n".join(plan(args)))
         return 0

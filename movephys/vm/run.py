@@ -22,7 +22,7 @@ from movephys import cache
 from movephys.casestream import read_stream
 from movephys.locations import data_root
 from movephys.probes.kmsg import problem_lines
-from movephys.vm import boot, build, config, kselftest
+from movephys.vm import boot, build, config, kselftest, series
 from movephys.vm.ending import Ending, command_status, ending_of, suite_status
 from movephys.vm.errors import RunnerError
 from movephys.vm.salvage import Salvaged, salvage
@@ -134,22 +134,29 @@ def run_in_fresh_workdir(kernel: Kernel, command: str, options: VmOptions, resul
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def build_request(source: Path = build.DEFAULT_SOURCE, cache_dir: Path | None = None,
-                  debug: bool = False, jobs: int | None = None) -> build.BuildRequest:
-    """What to build: a tarball gets our series, a tree is built as it is."""
-    fragments = (config.BASE_FRAGMENT, config.DEBUG_FRAGMENT) if debug else (
-        config.BASE_FRAGMENT,)
+def build_request(source: Path | None = None, cache_dir: Path | None = None,
+                  debug: bool = False, jobs: int | None = None,
+                  series_name: str = series.DEFAULT_SERIES) -> build.BuildRequest:
+    """What to build for kernel line @series_name: by default its tarball
+    with its port of our series; a tree is built as it is. Either way the
+    line's kconfig fragments go on top of base.config, and debug.config
+    last."""
+    line = series.lookup(series_name)
+    source = line.tarball if source is None else source
+    fragments = (config.BASE_FRAGMENT, *line.fragments,
+                 *((config.DEBUG_FRAGMENT,) if debug else ()))
     return build.BuildRequest(
-        source=source, patches=() if source.is_dir() else build.default_patches(),
+        source=source, patches=() if source.is_dir() else build.default_patches(line.patch_dir),
         fragments=fragments, cache_dir=cache_dir or cache.cache_dir(),
-        jobs=max(1, jobs or os.cpu_count() or 1),
+        jobs=max(1, jobs or os.cpu_count() or 1), series=line.name,
     )
 
 
-def build_kernel(source: Path = build.DEFAULT_SOURCE, cache_dir: Path | None = None,
-                 debug: bool = False, jobs: int | None = None) -> Kernel:
+def build_kernel(source: Path | None = None, cache_dir: Path | None = None,
+                 debug: bool = False, jobs: int | None = None,
+                 series_name: str = series.DEFAULT_SERIES) -> Kernel:
     """Build or reuse a kernel (see build_request)."""
-    return from_build(build.build(build_request(source, cache_dir, debug, jobs),
+    return from_build(build.build(build_request(source, cache_dir, debug, jobs, series_name),
                                   build.print_progress))
 
 
