@@ -1,8 +1,8 @@
 """Build a kernel: unpack, patch, configure, compile, install uapi headers.
 
-A tarball build is cached under a key hashed from the kernel series, the
-source, the patches and the config fragments, so an unchanged request never
-compiles again.
+A tarball build is cached under a key hashed from the source, the patches
+and the config fragments (which tell the kernel lines apart), so an
+unchanged request never compiles again.
 A maintainer's tree is built as it is, into our cache, and make decides
 what is stale.
 """
@@ -135,7 +135,6 @@ def _tree_identity(tree: Path) -> str:
 
 def cache_key(request: BuildRequest) -> str:
     digest = hashlib.sha256(f"recipe {RECIPE_VERSION}\n".encode())
-    digest.update(f"series {request.series}\n".encode())
     if request.source.is_dir():
         digest.update(_tree_identity(request.source).encode())
     else:
