@@ -75,14 +75,6 @@ def test_6_1_fragment_keeps_9p_reachable() -> None:
     assert config.load_fragments(series.lookup("6.1").fragments) == {"CONFIG_INET": "y"}
 
 
-def _request(tmp_path: Path, line: str) -> build.BuildRequest:
-    tarball = tmp_path / "linux-source.tar.xz"
-    tarball.write_bytes(b"not really xz")
-    patch = tmp_path / "0001-x.patch"
-    patch.write_text("a patch\n")
-    return build.BuildRequest(tarball, (patch,), (), tmp_path / "cache", 2, series=line)
-
-
 def test_cache_key_of_the_two_default_requests_differ(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The lines differ by their tarball, patches and fragments, which the key hashes."""
