@@ -27,7 +27,7 @@ import pytest
 
 from movephys import memory
 from movephys.arch import PAGE_SIZE, pfn_to_phys, phys_to_pfn
-from movephys.probes import iomem, memblocks
+from movephys.probes import iomem, memblocks, release
 from movephys.probes import nodes as node_probe
 from movephys.verdicts import broken
 from suitekit.calls import describe_status
@@ -42,7 +42,14 @@ EDGE_SEARCH = 4096  # frames searched below a block's end for one that is not re
 
 # move_pages(2) per-page answers, the mainline facts the virtual-address batches check.
 MOVE_PAGES_UNMAPPED = -errno.EFAULT  # no VMA at the address
-MOVE_PAGES_NOT_PRESENT = -errno.ENOENT  # mapped, never touched
+# Mapped, never touched: 6.12 looks pages up with folio_walk_start(), which
+# finds no folio (-ENOENT); before it, follow_page(FOLL_DUMP) answered from
+# no_page_table(), -EFAULT for an anonymous page (6.1.192's mm/gup.c).
+FOLIO_WALK_SINCE = (6, 12)
+
+
+def move_pages_not_present() -> int:
+    return -errno.ENOENT if release.kernel_version() >= FOLIO_WALK_SINCE else -errno.EFAULT
 
 
 @dataclass(frozen=True)
@@ -215,7 +222,7 @@ class Batch:
         if entry.kind == "unmapped":
             return Expectation(MOVE_PAGES_UNMAPPED, None, what)
         if entry.kind == "not_present":
-            return Expectation(MOVE_PAGES_NOT_PRESENT, None, what)
+            return Expectation(move_pages_not_present(), None, what)
         if entry.kind == "hole":
             row = "query_not_online" if target is None else "not_online"
             return Expectation(expected_status(row), row, what)
