@@ -64,8 +64,11 @@ def runner(kernel: run.Kernel, tmp_path: Path) -> Iterator[Runner]:
     command = [sys.executable, "-m", "movephys.vm", "suite", "--quiet",
                "--bzimage", str(kernel.bzimage), "--headers", str(kernel.headers),
                "--results", str(results), "--", "-k", "geometry"]
+    # A runner started from a background job inherits SIGINT ignored, and
+    # Python then installs no KeyboardInterrupt handler: give it the default.
     process = subprocess.Popen(command, cwd=data_root(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     started = Runner(process, results)
     try:
         yield started
@@ -90,13 +93,14 @@ def guest_processes(results: Path) -> list[str]:
     return found
 
 
-def scratch_dirs() -> set[str]:
-    return {path.name for path in Path("/tmp").glob("movephys-vng-*")}
+def scratch_dirs(runner_pid: int) -> list[str]:
+    """virtme-ng scratch directories of the runner with @runner_pid (boot names them so)."""
+    return [path.name for path in Path("/tmp").glob(f"movephys-vng-{runner_pid}-*")]
 
 
-def assert_left_clean(results: Path, scratch_before: set[str], kernel: run.Kernel) -> None:
-    assert guest_processes(results) == []
-    assert scratch_dirs() <= scratch_before, "virtme-ng's scratch directory was left in /tmp"
+def assert_left_clean(runner: Runner, kernel: run.Kernel) -> None:
+    assert guest_processes(runner.results) == []
+    assert scratch_dirs(runner.process.pid) == [], "virtme-ng's scratch directory was left"
     started = time.monotonic()
     rebuilt = run.build_kernel()
     assert rebuilt.bzimage == kernel.bzimage and time.monotonic() - started < 30, (
@@ -111,7 +115,6 @@ def finished_cases(results: Path) -> dict[str, junit.CaseOutcome]:
 
 
 def test_sigint_to_the_runner(runner: Runner, kernel: run.Kernel) -> None:
-    before = scratch_dirs()
     runner.wait_for_cases(FINISHED_BEFORE_INTERRUPT)
     os.kill(runner.process.pid, signal.SIGINT)
     status, stderr = runner.finish()
@@ -121,11 +124,10 @@ def test_sigint_to_the_runner(runner: Runner, kernel: run.Kernel) -> None:
     outcomes = finished_cases(runner.results)
     assert sum(found.outcome == junit.PASSED for found in outcomes.values()) >= (
         FINISHED_BEFORE_INTERRUPT)
-    assert_left_clean(runner.results, before, kernel)
+    assert_left_clean(runner, kernel)
 
 
 def test_guest_killed_mid_case(runner: Runner, kernel: run.Kernel) -> None:
-    before = scratch_dirs()
     runner.wait_for_cases(FINISHED_BEFORE_INTERRUPT)
     qemu = [int(line.split(":")[0]) for line in guest_processes(runner.results)
             if "qemu-system" in line]
@@ -138,4 +140,4 @@ def test_guest_killed_mid_case(runner: Runner, kernel: run.Kernel) -> None:
     outcomes = finished_cases(runner.results)
     broken = [case for case, found in outcomes.items() if found.outcome == junit.ERROR]
     assert len(broken) == 1 and "the run ended during this case" in outcomes[broken[0]].message
-    assert_left_clean(runner.results, before, kernel)
+    assert_left_clean(runner, kernel)

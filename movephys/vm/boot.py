@@ -246,7 +246,8 @@ def boot(request: BootRequest) -> BootResult:
         request.echo(f"guest filesystem: {filesystem.transport} ({filesystem.why})")
     command = vng_command(request, script, vng, filesystem)
     # virtme-ng's sockets and scratch files go here, removed however the run ends.
-    scratch = Path(tempfile.mkdtemp(prefix="movephys-vng-"))
+    # Named by our pid, so a check after an interruption finds this run's own.
+    scratch = Path(tempfile.mkdtemp(prefix=f"movephys-vng-{os.getpid()}-"))
     started = time.monotonic()
     console: list[str] = []
     stop_reason = ""
