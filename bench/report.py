@@ -47,8 +47,10 @@ LABELS = {
     TRANSLATE_C: "(c) C walk only",
     COPY: "floor: memcpy",
 }
-# A one-page move whose time is at least this share drain is called drain-bound.
+# A one-page move whose time is at least this share drain is called drain-bound;
+# within EVEN_SPLIT_MARGIN of it neither part is "most" of the move.
 DRAIN_BOUND_SHARE = 0.5
+EVEN_SPLIT_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -418,9 +420,12 @@ def _split_line(name: str, part: call_cost.Split) -> str:
             f"{seconds_text(part.drain_us / 1e6)}")
     if part.migrate_us is None or part.drain_share is None:
         return text + "."
-    verdict = ("most of a one-page move is that set-up, not the migration"
-               if part.drain_share >= DRAIN_BOUND_SHARE
-               else "the migration itself, not the set-up, is most of a one-page move")
+    if abs(part.drain_share - DRAIN_BOUND_SHARE) < EVEN_SPLIT_MARGIN:
+        verdict = "set-up and migration take about half each"
+    elif part.drain_share >= DRAIN_BOUND_SHARE:
+        verdict = "most of a one-page move is that set-up, not the migration"
+    else:
+        verdict = "the migration itself, not the set-up, is most of a one-page move"
     return (text + f"; migrating the page adds {seconds_text(part.migrate_us / 1e6)}. "
             f"The set-up is {part.drain_share:.0%} of a one-page move: {verdict}.")
 

@@ -174,3 +174,10 @@ def test_include_says_whether_kvm_was_used(
     if choice is not None:
         (results_dir / machine.VM_JSON).write_text(json.dumps(asdict(choice)))
     assert expected in report.rst(report.load(results_dir), [])
+
+
+def test_an_even_split_is_said_to_be_one() -> None:
+    from bench import call_cost, report
+
+    part = call_cost.Split(prefix="", query_us=5.0, drain_us=75.0, migrate_us=72.0)
+    assert "about half each" in report._split_line("move_pages", part)
