@@ -117,11 +117,14 @@ def render(results: Iterable[CaseResult], trailer: Iterable[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-class KtapWriter:
-    """Collects reports during the session and writes the KTAP file at its end."""
+class CaseCollector:
+    """Folds pytest's reports into one CaseResult per node, a failed collection included.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    The KTAP writers differ only in when they write: :class:`KtapWriter` at
+    the end of the session, movephys.ktapstream as each case ends.
+    """
+
+    def __init__(self) -> None:
         self.results: dict[str, CaseResult] = {}
 
     def _result(self, nodeid: str) -> CaseResult:
@@ -139,6 +142,14 @@ class KtapWriter:
             result.ok = False
             result.outcome = ERROR
             result.diagnostics.extend(["collection failed:", *str(report.longrepr).splitlines()])
+
+
+class KtapWriter(CaseCollector):
+    """Collects reports during the session and writes the KTAP file at its end."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
 
     def render(self) -> str:
         return render(self.results.values())

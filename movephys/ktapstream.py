@@ -30,7 +30,7 @@ from typing import TextIO
 import pytest
 
 from movephys.junit import ERROR
-from movephys.ktap import CaseResult, case_id, record
+from movephys.ktap import CaseCollector, CaseResult
 
 # The counters of kselftest.h, in the order ksft_print_cnts() prints them.
 COUNTERS = ("pass", "fail", "xfail", "xpass", "skip", "error")
@@ -51,12 +51,12 @@ def totals_line(counts: Counter[str]) -> str:
     return "# Totals: " + " ".join(f"{name}:{counts[name]}" for name in COUNTERS)
 
 
-class KtapStream:
+class KtapStream(CaseCollector):
     """Writes each result to @out as it is known; counts them as kselftest does."""
 
     def __init__(self, out: TextIO) -> None:
+        super().__init__()
         self.out = out
-        self.results: dict[str, CaseResult] = {}
         self.collection_errors: list[str] = []
         self.planned: list[str] = []
         self.written: set[str] = set()
@@ -67,11 +67,6 @@ class KtapStream:
         self.out.write("".join(f"{line}\n" for line in lines))
         self.out.flush()
 
-    def _result(self, nodeid: str) -> CaseResult:
-        if nodeid not in self.results:
-            self.results[nodeid] = CaseResult(case_id(nodeid))
-        return self.results[nodeid]
-
     def _emit(self, nodeid: str) -> None:
         if nodeid in self.written or nodeid not in self.planned:
             return
@@ -81,13 +76,9 @@ class KtapStream:
         self._write(result.lines(len(self.written)))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        super().pytest_collectreport(report)
         if report.failed:
-            nodeid = report.nodeid or "collection"
-            result = self._result(nodeid)
-            result.ok = False
-            result.outcome = ERROR
-            result.diagnostics.extend(["collection failed:", *str(report.longrepr).splitlines()])
-            self.collection_errors.append(nodeid)
+            self.collection_errors.append(report.nodeid or "collection")
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -104,10 +95,6 @@ class KtapStream:
             for nodeid in items:
                 self._result(nodeid).directive = "SKIP collected only (--collect-only)"
                 self._emit(nodeid)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        record(self._result(report.nodeid), report)
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         self._emit(nodeid)
