@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from movephys.vm.watch import FINISH_SECONDS, GRACE_SECONDS, Budget, SuiteWatch
 
 BUDGET = Budget(case_timeout=60.0)
@@ -59,10 +61,18 @@ def test_a_guest_that_does_not_exit_after_the_session_is_stopped(tmp_path: Path)
     assert "did not exit" in (watch(31.0 + FINISH_SECONDS) or "")
 
 
-def test_a_kernel_report_without_progress_after_it_stops_the_run(tmp_path: Path) -> None:
+@pytest.fixture
+def one_case_running(tmp_path: Path) -> tuple[Path, SuiteWatch]:
+    """A stream of three cases collected, the first one started, and its watch."""
     path = tmp_path / "cases.jsonl"
-    watch = SuiteWatch(path, BUDGET)
     append(path, {"event": "collected", "count": 3}, {"event": "start", "case": "t.py::a"})
+    return path, SuiteWatch(path, BUDGET)
+
+
+def test_a_kernel_report_without_progress_after_it_stops_the_run(
+    one_case_running: tuple[Path, SuiteWatch],
+) -> None:
+    _, watch = one_case_running
     console = ["virtme-ng-init: starting script"]
     assert watch(20.0, console) is None
     console += ["BUG: kernel NULL pointer dereference, address: 0000000000000018",
@@ -73,10 +83,10 @@ def test_a_kernel_report_without_progress_after_it_stops_the_run(tmp_path: Path)
     assert reason is not None and reason.startswith('the kernel reported "BUG: kernel NULL')
 
 
-def test_a_warning_followed_by_progress_does_not_stop_the_run(tmp_path: Path) -> None:
-    path = tmp_path / "cases.jsonl"
-    watch = SuiteWatch(path, BUDGET)
-    append(path, {"event": "collected", "count": 3}, {"event": "start", "case": "t.py::a"})
+def test_a_warning_followed_by_progress_does_not_stop_the_run(
+    one_case_running: tuple[Path, SuiteWatch],
+) -> None:
+    path, watch = one_case_running
     console = ["WARNING: CPU: 1 PID: 65 at mm/migrate.c:2300 do_pages_move+0x1ee/0x500"]
     assert watch(20.0, console) is None
     append(path, ended("t.py::a"), {"event": "start", "case": "t.py::b"})
