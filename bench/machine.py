@@ -17,7 +17,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from movephys import arch
 from movephys.probes import nodes
 
 CPUINFO = Path("/proc/cpuinfo")
@@ -85,9 +84,12 @@ def _read(path: Path) -> str:
 def node_memory_mib() -> dict[str, int]:
     sizes: dict[str, int] = {}
     for node in nodes.memory_nodes():
-        for line in _read(arch.NODE_ROOT / f"node{node}" / "meminfo").splitlines():
-            if "MemTotal:" in line:
-                sizes[str(node)] = int(line.split()[-2]) // 1024
+        try:
+            total = nodes.node_meminfo_kib(node).get("MemTotal")
+        except OSError:
+            continue  # a node that went away: the description leaves it out
+        if total is not None:
+            sizes[str(node)] = total // 1024
     return sizes
 
 

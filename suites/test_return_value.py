@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from suitekit import owned
@@ -20,6 +18,7 @@ from suitekit.verify import frames
 
 from movephys import arch, memory
 from movephys.arch import HPAGE_SIZE, PAGE_SIZE, hugetlb_pool, pfn_to_phys
+from movephys.probes import nodes as node_probe
 from movephys.syscall import native
 from movephys.syscall.native import raw_syscall
 from movephys.verdicts import broken
@@ -60,10 +59,10 @@ def test_pinned_page_positive_count(caller: Caller, two_nodes: tuple[int, int]) 
 
 
 def _mem_free_kb(node: int) -> int:
-    text = Path(f"/sys/devices/system/node/node{node}/meminfo").read_text()
-    match = re.search(r"MemFree:\s+(\d+) kB", text)
-    assert match is not None, f"no MemFree in node{node}/meminfo"
-    return int(match.group(1))
+    free = node_probe.node_meminfo_kib(node).get("MemFree")
+    if free is None:
+        broken(f"set-up: no MemFree in node{node}/meminfo")
+    return free
 
 
 FILL_CHUNK = 512  # filler pages per move_pages call, until the node first refuses

@@ -90,3 +90,15 @@ def test_node_of_pfn_and_ranges(tmp_path: Path) -> None:
 def test_real_machine_has_a_memory_node() -> None:
     with_memory = nodes.memory_nodes()
     assert with_memory and set(nodes.allowed_memory_nodes()) <= set(with_memory)
+
+
+def test_node_meminfo_in_kib() -> None:
+    text = ("Node 1 MemTotal:        1031552 kB\nNode 1 MemFree:          912340 kB\n"
+            "Node 1 HugePages_Total:     0\n")
+    assert nodes.parse_node_meminfo(text) == {
+        "MemTotal": 1031552, "MemFree": 912340, "HugePages_Total": 0}
+
+
+def test_this_machine_reports_free_memory_per_node() -> None:
+    for node in nodes.memory_nodes():
+        assert nodes.node_meminfo_kib(node)["MemFree"] > 0

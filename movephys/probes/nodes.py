@@ -64,6 +64,20 @@ def allowed_memory_nodes(root: Path = NODE_ROOT, status: Path = STATUS) -> tuple
     return tuple(node for node in with_memory if node in allowed)
 
 
+def parse_node_meminfo(text: str) -> dict[str, int]:
+    """A node's meminfo ("Node 0 MemFree:   1234 kB" lines) as {"MemFree": 1234} in KiB."""
+    values: dict[str, int] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[0] == "Node" and fields[2].endswith(":"):
+            values[fields[2][:-1]] = int(fields[3])
+    return values
+
+
+def node_meminfo_kib(node: int, root: Path = NODE_ROOT) -> dict[str, int]:
+    return parse_node_meminfo((root / f"node{node}" / "meminfo").read_text())
+
+
 def max_numnodes_from_config(options: dict[str, str] | None) -> int | None:
     if not options:
         return None
