@@ -45,7 +45,7 @@ def choose(wanted: str, kernel: vm_run.Kernel, cache_dir: Path) -> AccelChoice:
     if wanted == "tcg":
         return AccelChoice(wanted, "tcg", "not tried: --vm-accel tcg")
     with tempfile.TemporaryDirectory(prefix="bench-kvm-probe-") as workdir:
-        probed = boot.choose_accel("auto", kernel.bzimage, cache_dir, Path(workdir))
+        probed = boot.choose_accel("auto", kernel.image, cache_dir, Path(workdir))
     if probed == "kvm":
         return AccelChoice(wanted, "kvm", "used")
     if wanted == "kvm":

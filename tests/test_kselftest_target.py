@@ -334,7 +334,7 @@ def test_kselftest_job_passes_the_runners_options_to_the_script(tmp_path: Path) 
 
 
 def test_via_kselftest_needs_a_kernel_tree(tmp_path: Path) -> None:
-    with pytest.raises(RunnerError, match="build the kernel with --source, not --bzimage"):
+    with pytest.raises(RunnerError, match="build the kernel with --source, not --image"):
         kselftest.install(None, tmp_path)
     with pytest.raises(RunnerError, match="not a kernel source tree"):
         kselftest.install(tmp_path, tmp_path / "results")

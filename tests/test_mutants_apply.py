@@ -98,7 +98,7 @@ def test_hardlink_workspace_never_writes_into_the_reference(tmp_path: Path) -> N
     mutant.restore("mm/migrate.c", reference.source_tree, space.source_tree)
     assert original.read_bytes() == copied.read_bytes() == SOURCE
     # The build dir is a real copy: writing it leaves the reference's alone.
-    assert not os.path.samefile(reference.bzimage, space.bzimage)
+    assert not os.path.samefile(reference.image, space.image)
     assert space.kernel().headers == space.headers
     assert marker.reference_key == reference.key and marker.prime_seconds is None
 

@@ -12,7 +12,7 @@ def _request(
     tmp_path: Path, nodes: tuple[boot.NumaNode, ...], accel: Literal["tcg", "kvm"] = "tcg"
 ) -> boot.BootRequest:
     return boot.BootRequest(
-        bzimage=tmp_path / "bzImage", command="echo hi", nodes=nodes, accel=accel,
+        image=tmp_path / "bzImage", command="echo hi", nodes=nodes, accel=accel,
         timeout=10, workdir=tmp_path / "work", cwd=Path("/srv/checkout"),
         environment=(("PYTHONDONTWRITEBYTECODE", "1"),),
     )
@@ -81,7 +81,7 @@ def test_exit_in_the_command_still_records_its_status(tmp_path: Path) -> None:
     import subprocess
 
     request = boot.BootRequest(
-        bzimage=tmp_path / "bzImage", command="echo out; exit 3", nodes=boot.two_nodes(),
+        image=tmp_path / "bzImage", command="echo out; exit 3", nodes=boot.two_nodes(),
         accel="tcg", timeout=10, workdir=tmp_path, cwd=tmp_path,
     )
     script = tmp_path / "guest.sh"

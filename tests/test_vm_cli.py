@@ -51,16 +51,17 @@ def test_dry_run_lists_the_series_fragments_and_suite_of_the_checkout(
     assert cli.main(["suite", "--dry-run", "--results", "out"]) == 0
     lines = capsys.readouterr().out.splitlines()
     checkout = Path(__file__).resolve().parents[1]
-    assert lines[:2] == ["series: 6.12", f"source: {build.DEFAULT_SOURCE}"]
-    assert lines[2].startswith(f"patch: {checkout / 'kernel' / 'patches' / '0001-'}")
-    assert lines[-3:] == [f"fragment: {checkout / 'kernel' / 'config' / 'base.config'}",
+    assert lines[:3] == ["series: 6.12", "arch: x86_64", f"source: {build.DEFAULT_SOURCE}"]
+    assert lines[3].startswith(f"patch: {checkout / 'kernel' / 'patches' / '0001-'}")
+    assert lines[-4:] == [f"fragment: {checkout / 'kernel' / 'config' / 'base.config'}",
+                          f"fragment: {checkout / 'kernel' / 'config' / 'arch-x86_64.config'}",
                           f"suite: {checkout / 'suites'}", "results: out"]
 
 
 def test_dry_run_without_the_suite_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(run, "data_root", lambda: tmp_path)
-    status = cli.main(["suite", "--dry-run", "--bzimage", str(tmp_path / "bzImage")])
+    status = cli.main(["suite", "--dry-run", "--image", str(tmp_path / "bzImage")])
     err = capsys.readouterr().err
     assert status == 2
     assert err == (f"movephys.vm: error: {tmp_path / 'conftest.py'} does not exist: this "

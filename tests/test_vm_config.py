@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from movephys import kconfig
-from movephys.vm import config
+from movephys.vm import arches, config
 from movephys.vm.errors import RunnerError
 
 
@@ -43,16 +43,33 @@ def test_render_round_trips() -> None:
     assert config.parse_config(kconfig.render_config(options)) == options
 
 
-@pytest.mark.parametrize("fragment", [config.BASE_FRAGMENT, config.DEBUG_FRAGMENT],
-                         ids=["base", "debug"])
+SHIPPED = sorted((config.KERNEL_DIR / "config").glob("*.config"))
+
+
+@pytest.mark.parametrize("fragment", SHIPPED, ids=[path.stem for path in SHIPPED])
 def test_shipped_fragments_parse(fragment: Path) -> None:
     assert config.load_fragments([fragment])
 
 
-def test_base_fragment_has_what_the_suite_needs() -> None:
+def test_base_fragment_has_what_the_suite_needs_on_every_architecture() -> None:
     options = config.load_fragments([config.BASE_FRAGMENT])
-    needed = ["NUMA", "NUMA_EMU", "MIGRATION", "CPUSETS", "MEMCG", "IA32_EMULATION",
+    needed = ["NUMA", "MIGRATION", "CPUSETS", "MEMCG",
               "TRANSPARENT_HUGEPAGE", "HUGETLBFS", "KSM", "MEMORY_HOTPLUG",
               "MEMORY_HOTREMOVE", "PROC_PAGE_MONITOR", "IDLE_PAGE_TRACKING", "KALLSYMS",
               "VIRTIO_CONSOLE", "NET_9P_VIRTIO", "9P_FS"]
     assert [name for name in needed if options.get(f"CONFIG_{name}") != "y"] == []
+
+
+@pytest.mark.parametrize(("arch", "needed"), [
+    ("x86_64", ["IA32_EMULATION", "X86_64_ACPI_NUMA", "VIRTIO_PCI", "SERIAL_8250_CONSOLE"]),
+    ("arm64", ["VIRTIO_MMIO", "SERIAL_AMBA_PL011_CONSOLE"]),
+])
+def test_arch_fragment_has_what_its_machine_needs(arch: str, needed: list[str]) -> None:
+    options = config.load_fragments([arches.lookup(arch).fragment])
+    assert [name for name in needed if options.get(f"CONFIG_{name}") != "y"] == []
+
+
+def test_base_fragment_names_no_architecture_option() -> None:
+    arch_options = {name for arch in arches.ARCHES.values()
+                    for name in config.load_fragments([arch.fragment])}
+    assert arch_options.isdisjoint(config.load_fragments([config.BASE_FRAGMENT]))

@@ -62,7 +62,7 @@ class Runner:
 def runner(kernel: run.Kernel, tmp_path: Path) -> Iterator[Runner]:
     results = tmp_path / "results"
     command = [sys.executable, "-m", "movephys.vm", "suite", "--quiet",
-               "--bzimage", str(kernel.bzimage), "--headers", str(kernel.headers),
+               "--bzimage", str(kernel.image), "--headers", str(kernel.headers),
                "--results", str(results), "--", "-k", "geometry"]
     # A runner started from a background job inherits SIGINT ignored, and
     # Python then installs no KeyboardInterrupt handler: give it the default.
@@ -103,7 +103,7 @@ def assert_left_clean(runner: Runner, kernel: run.Kernel) -> None:
     assert scratch_dirs(runner.process.pid) == [], "virtme-ng's scratch directory was left"
     started = time.monotonic()
     rebuilt = run.build_kernel()
-    assert rebuilt.bzimage == kernel.bzimage and time.monotonic() - started < 30, (
+    assert rebuilt.image == kernel.image and time.monotonic() - started < 30, (
         "the kernel cache was not reused after the interruption")
 
 

@@ -12,6 +12,7 @@ from movephys.vm import build, cli, config, run, series
 from movephys.vm.errors import RunnerError
 
 CHECKOUT = Path(__file__).resolve().parents[1]
+X86_FRAGMENT = CHECKOUT / "kernel" / "config" / "arch-x86_64.config"
 
 
 def test_default_series_is_6_12_for_every_command() -> None:
@@ -29,7 +30,7 @@ def test_6_1_chooses_its_tarball_patches_and_fragment() -> None:
     assert request.series == "6.1"
     assert request.source == Path("/usr/src/linux-source-6.1.tar.xz")
     assert [patch.parent for patch in request.patches] == [CHECKOUT / "kernel" / "patches-6.1"] * 4
-    assert request.fragments == (config.BASE_FRAGMENT,
+    assert request.fragments == (config.BASE_FRAGMENT, X86_FRAGMENT,
                                  CHECKOUT / "kernel" / "config" / "series-6.1.config")
 
 
@@ -38,13 +39,13 @@ def test_6_12_keeps_the_reference_tarball_patches_and_base_config() -> None:
     assert request.series == "6.12"
     assert request.source == build.DEFAULT_SOURCE == Path("/usr/src/linux-source-6.12.tar.xz")
     assert request.patches == build.default_patches()
-    assert request.fragments == (config.BASE_FRAGMENT,)
+    assert request.fragments == (config.BASE_FRAGMENT, X86_FRAGMENT)
 
 
 def test_debug_config_comes_after_the_series_fragment() -> None:
     request = run.build_request(series_name="6.1", cache_dir=Path("/tmp/cache"), debug=True)
     assert [fragment.name for fragment in request.fragments] == [
-        "base.config", "series-6.1.config", "debug.config"]
+        "base.config", "arch-x86_64.config", "series-6.1.config", "debug.config"]
 
 
 def test_a_given_source_overrides_the_series_tarball_only(tmp_path: Path) -> None:
@@ -99,10 +100,11 @@ def test_unknown_series_is_refused_even_with_a_given_image(
 def test_dry_run_of_6_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["build", "--series", "6.1", "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[:2] == ["series: 6.1", "source: /usr/src/linux-source-6.1.tar.xz"]
-    assert [line.split("/")[-1] for line in lines[2:6]] == [
+    assert lines[:3] == ["series: 6.1", "arch: x86_64", "source: /usr/src/linux-source-6.1.tar.xz"]
+    assert [line.split("/")[-1] for line in lines[3:7]] == [
         patch.name for patch in build.default_patches(CHECKOUT / "kernel" / "patches-6.1")]
-    assert lines[6:] == [f"fragment: {config.BASE_FRAGMENT}",
+    assert lines[7:] == [f"fragment: {config.BASE_FRAGMENT}",
+                         f"fragment: {CHECKOUT / 'kernel' / 'config' / 'arch-x86_64.config'}",
                          f"fragment: {CHECKOUT / 'kernel' / 'config' / 'series-6.1.config'}"]
 
 

@@ -59,11 +59,11 @@ class Workspace:
         return self.root / "usr"
 
     @property
-    def bzimage(self) -> Path:
+    def image(self) -> Path:
         return self.build_dir / "arch" / "x86" / "boot" / "bzImage"
 
     def kernel(self) -> vm_run.Kernel:
-        return vm_run.Kernel(self.bzimage, self.headers, self.source_tree)
+        return vm_run.Kernel(self.image, self.headers, self.source_tree)
 
 
 @dataclass(frozen=True)

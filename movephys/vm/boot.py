@@ -1,7 +1,9 @@
 """Boot a kernel under QEMU with virtme-ng and run one command as root.
 
-The guest sees the host's filesystem read-only. The command's output and
-exit code, and the kernel log, are written by the guest into a host
+The guest sees the host's filesystem read-only, or for another
+architecture a root filesystem of its own (movephys.vm.rootfs) with the
+host directories it needs mounted at their host paths. The command's output
+and exit code, and the kernel log, are written by the guest into a host
 directory made writable for it, so they do not depend on the console.
 """
 
@@ -19,11 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from movephys.vm import arches
 from movephys.vm.errors import RunnerError
 
 Accel = Literal["tcg", "kvm", "auto"]
@@ -32,7 +35,7 @@ STOP_GRACE_SECONDS = 5.0  # after SIGTERM, before SIGKILL
 WATCH_INTERVAL_SECONDS = 1.0
 
 # A broken kernel ends the run: these repeat what kernel/config/base.config
-# sets, for kernels built elsewhere (--bzimage). virtme-ng adds panic=-1 and
+# sets, for kernels built elsewhere (--image). virtme-ng adds panic=-1 and
 # QEMU's -no-reboot, so a panic powers the guest off.
 PANIC_OPTIONS = (
     "oops=panic", "softlockup_panic=1", "hung_task_panic=1",
@@ -62,7 +65,7 @@ class NumaNode:
 
 @dataclass(frozen=True)
 class BootRequest:
-    bzimage: Path
+    image: Path
     command: str
     nodes: tuple[NumaNode, ...]
     accel: Literal["tcg", "kvm"]
@@ -71,6 +74,9 @@ class BootRequest:
     cwd: Path
     rwdirs: tuple[Path, ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
+    arch: str = arches.DEFAULT_ARCH
+    # The guest's root filesystem; None: the host's own (the native architecture only).
+    root: Path | None = None
     echo: Callable[[str], None] | None = None  # live console lines
     # Called about once a second with the seconds since boot and the console
     # so far; a reason returned stops the guest (a run that no longer makes progress).
@@ -140,14 +146,16 @@ def vng_executable() -> str | None:
     return shutil.which("vng")
 
 
-def check_prerequisites() -> str:
-    """The vng to run; a one-line error when it or QEMU is missing."""
+def check_prerequisites(arch: str = arches.DEFAULT_ARCH) -> str:
+    """The vng to run; a one-line error when it or @arch's QEMU is missing."""
     vng = vng_executable()
     if vng is None:
         raise RunnerError(f"virtme-ng is not installed beside {sys.executable} nor on PATH: "
                           "pip install virtme-ng")
-    if shutil.which("qemu-system-x86_64") is None:
-        raise RunnerError("QEMU is not installed: apt-get install qemu-system-x86")
+    target = arches.lookup(arch)
+    if shutil.which(target.qemu) is None:
+        raise RunnerError(f"{target.qemu} is not installed: apt-get install "
+                          f"{target.qemu_package}")
     return vng
 
 
@@ -206,10 +214,15 @@ def vng_command(request: BootRequest, script: Path, vng: str = "vng",
     total_mib = sum(_size_in_mib(node.memory) for node in request.nodes)
     cpus = sum(len(_expand_cpus(node.cpus)) for node in request.nodes)
     command = [
-        vng, "-v", "--run", str(request.bzimage), "--user", "root",
+        vng, "-v", "--run", str(request.image), "--user", "root",
         "-m", f"{total_mib}M", "--cpus", str(cpus),
         "--append", " ".join(PANIC_OPTIONS),
     ]
+    if request.arch != arches.DEFAULT_ARCH or request.root is not None:
+        command += ["--arch", request.arch]
+    if request.root is not None:
+        # The guest's own root lacks the checkout the command runs from.
+        command += ["--root", str(request.root), "--rodir", str(request.cwd)]
     if filesystem.transport == "9p":
         command.append("--force-9p")
     for node in request.nodes:
@@ -234,8 +247,34 @@ def _expand_cpus(cpus: str) -> list[int]:
     return result
 
 
+def mount_points(request: BootRequest) -> list[Path]:
+    """The host directories the guest mounts at their host paths."""
+    return [request.cwd, request.workdir, *request.rwdirs]
+
+
+@contextlib.contextmanager
+def mount_points_in(root: Path | None, directories: Sequence[Path]) -> Iterator[None]:
+    """Empty directories in the guest's own @root to mount @directories on,
+    removed afterwards: virtme-ng's init creates missing ones, which a
+    read-only root does not allow."""
+    created: list[Path] = []
+    if root is not None:
+        for directory in directories:
+            point = root / directory.resolve().relative_to("/")
+            missing = [point, *(parent for parent in point.parents
+                                if parent.is_relative_to(root) and parent != root)]
+            created += [path for path in reversed(missing) if not path.exists()]
+            point.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    finally:
+        for path in reversed(created):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
 def boot(request: BootRequest) -> BootResult:
-    vng = check_prerequisites()
+    vng = check_prerequisites(request.arch)
     request.workdir.mkdir(parents=True, exist_ok=True)
     for stale in ("output.log", "exit_code", "kernel.log"):
         (request.workdir / stale).unlink(missing_ok=True)
@@ -248,6 +287,14 @@ def boot(request: BootRequest) -> BootResult:
     # virtme-ng's sockets and scratch files go here, removed however the run ends.
     # Named by our pid, so a check after an interruption finds this run's own.
     scratch = Path(tempfile.mkdtemp(prefix=f"movephys-vng-{os.getpid()}-"))
+    with mount_points_in(request.root, mount_points(request)):
+        try:
+            return _run_vng(request, command, vng, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_vng(request: BootRequest, command: list[str], vng: str, scratch: Path) -> BootResult:
     started = time.monotonic()
     console: list[str] = []
     stop_reason = ""
@@ -284,7 +331,6 @@ def boot(request: BootRequest) -> BootResult:
             time.sleep(0.05)
     finally:
         qemu_status = stop(process)
-        shutil.rmtree(scratch, ignore_errors=True)
     return BootResult(
         exit_code=_read_exit_code(request.workdir / "exit_code"),
         output=_read(request.workdir / "output.log"),
@@ -330,7 +376,7 @@ def _read_exit_code(path: Path) -> int | None:
     return int(text) if text.lstrip("-").isdigit() else None
 
 
-def choose_accel(wanted: Accel, bzimage: Path, cache_dir: Path, workdir: Path) -> Literal[
+def choose_accel(wanted: Accel, image: Path, cache_dir: Path, workdir: Path) -> Literal[
         "tcg", "kvm"]:
     """KVM only when a bounded boot proves it works here; TCG otherwise.
 
@@ -343,7 +389,7 @@ def choose_accel(wanted: Accel, bzimage: Path, cache_dir: Path, workdir: Path) -
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return "tcg"
     qemu = shutil.which("qemu-system-x86_64") or ""
-    identity = f"{os.uname().release} {qemu} {os.stat(qemu).st_mtime if qemu else 0} {bzimage}"
+    identity = f"{os.uname().release} {qemu} {os.stat(qemu).st_mtime if qemu else 0} {image}"
     verdicts_file = cache_dir / "kvm-probe.json"
     try:
         verdicts = json.loads(verdicts_file.read_text())
@@ -351,7 +397,7 @@ def choose_accel(wanted: Accel, bzimage: Path, cache_dir: Path, workdir: Path) -
         verdicts = {}
     if identity not in verdicts:
         probe = boot(BootRequest(
-            bzimage=bzimage, command="echo kvm-probe-ok", nodes=two_nodes(), accel="kvm",
+            image=image, command="echo kvm-probe-ok", nodes=two_nodes(), accel="kvm",
             timeout=KVM_PROBE_SECONDS, workdir=workdir / "kvm-probe", cwd=Path("/"),
         ))
         verdicts[identity] = probe.exit_code == 0 and "kvm-probe-ok" in probe.output

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from movephys import kconfig
-from movephys.vm import config, series
+from movephys.vm import arches, config, series
 from movephys.vm.errors import RunnerError
 
 DEFAULT_SOURCE = series.SERIES[series.DEFAULT_SERIES].tarball
@@ -52,16 +52,18 @@ class BuildRequest:
     cache_dir: Path
     jobs: int
     series: str = series.DEFAULT_SERIES  # the kernel line: movephys.vm.series
+    arch: str = arches.DEFAULT_ARCH  # movephys.vm.arches
 
 
 @dataclass(frozen=True)
 class BuiltKernel:
-    bzimage: Path
+    image: Path  # what QEMU boots: bzImage on x86_64, Image on arm64
     headers: Path  # holds include/asm/unistd_64.h
     source_tree: Path
     build_dir: Path
     key: str
     seconds: float
+    arch: str = arches.DEFAULT_ARCH
 
 
 def default_patches(patch_dir: Path | None = None) -> tuple[Path, ...]:
@@ -77,9 +79,11 @@ def default_patches(patch_dir: Path | None = None) -> tuple[Path, ...]:
     return patches
 
 
-def missing_build_packages() -> list[str]:
-    """Debian packages whose absence would stop the build."""
-    missing = [pkg for tool, pkg in _REQUIRED_TOOLS.items() if shutil.which(tool) is None]
+def missing_build_packages(arch: str = arches.DEFAULT_ARCH) -> list[str]:
+    """Debian packages whose absence would stop the build for @arch."""
+    target = arches.lookup(arch)
+    tools = {**_REQUIRED_TOOLS, target.compiler: target.compiler_package}
+    missing = [pkg for tool, pkg in tools.items() if shutil.which(tool) is None]
     missing += [pkg for header, pkg in _REQUIRED_HEADERS.items() if not header.exists()]
     return sorted(set(missing))
 
@@ -95,7 +99,7 @@ def check_inputs(request: BuildRequest) -> None:
 
 def check_prerequisites(request: BuildRequest) -> None:
     check_inputs(request)
-    packages = missing_build_packages()
+    packages = missing_build_packages(request.arch)
     if not request.source.exists():
         if request.source == DEFAULT_SOURCE:
             packages.append(series.SERIES[series.DEFAULT_SERIES].package)
@@ -134,7 +138,7 @@ def _tree_identity(tree: Path) -> str:
 
 
 def cache_key(request: BuildRequest) -> str:
-    digest = hashlib.sha256(f"recipe {RECIPE_VERSION}\n".encode())
+    digest = hashlib.sha256(f"recipe {RECIPE_VERSION}\narch {request.arch}\n".encode())
     if request.source.is_dir():
         digest.update(_tree_identity(request.source).encode())
     else:
@@ -210,20 +214,23 @@ def make_env(cache_dir: Path) -> dict[str, str]:
 
 
 def make(tree: Path, build_dir: Path, targets: list[str], jobs: int, log: Path,
-          progress: Progress, env: dict[str, str], what: str) -> None:
-    command = ["make", "-C", str(tree), f"O={build_dir}", f"-j{jobs}", *targets]
+          progress: Progress, env: dict[str, str], what: str,
+          arch: str = arches.DEFAULT_ARCH) -> None:
+    target = arches.lookup(arch)
+    command = ["make", "-C", str(tree), f"O={build_dir}", f"-j{jobs}",
+               *target.make_variables, *targets]
     if shutil.which("ccache"):
-        command.append("CC=ccache gcc")
+        command.append(f"CC=ccache {target.compiler}")
     run_logged(command, log, progress, what, env=env)
 
 
 def _configure(tree: Path, build_dir: Path, fragments: tuple[Path, ...], log: Path,
-               progress: Progress, env: dict[str, str]) -> None:
+               progress: Progress, env: dict[str, str], arch: str) -> None:
     requested = config.load_fragments(fragments)
     merged = build_dir / "movephys.fragment"
     merged.write_text(kconfig.render_config(requested))
     make(tree, build_dir, ["allnoconfig"], 1, log, progress,
-          dict(env, KCONFIG_ALLCONFIG=str(merged)), "configuring")
+          dict(env, KCONFIG_ALLCONFIG=str(merged)), "configuring", arch)
     actual = config.parse_config((build_dir / ".config").read_text(), ".config")
     if unmet := config.unmet_options(requested, actual):
         raise RunnerError(f"kconfig dropped {len(unmet)} requested option(s): "
@@ -240,11 +247,13 @@ def build(request: BuildRequest, progress: Progress) -> BuiltKernel:
     done = home / "done.json"
     is_tree = request.source.is_dir()
     tree = request.source if is_tree else home / "src"
-    bzimage = build_dir / "arch" / "x86" / "boot" / "bzImage"
+    target = arches.lookup(request.arch)
+    image = build_dir / target.image
 
-    if done.exists() and bzimage.exists() and not is_tree:
-        progress(f"reusing kernel {key} ({bzimage})")
-        return BuiltKernel(bzimage, headers, tree, build_dir, key, time.monotonic() - started)
+    if done.exists() and image.exists() and not is_tree:
+        progress(f"reusing kernel {key} ({image})")
+        return BuiltKernel(image, headers, tree, build_dir, key, time.monotonic() - started,
+                           target.name)
 
     home.mkdir(parents=True, exist_ok=True)
     log = home / "build.log"
@@ -254,15 +263,17 @@ def build(request: BuildRequest, progress: Progress) -> BuiltKernel:
         _prepare_tree(request.source, request.patches, tree, log, progress)
     build_dir.mkdir(parents=True, exist_ok=True)
     progress(f"configuring with {', '.join(p.name for p in request.fragments)}")
-    _configure(tree, build_dir, request.fragments, log, progress, env)
-    progress(f"building bzImage with {request.jobs} jobs (log: {log})")
-    make(tree, build_dir, ["bzImage"], request.jobs, log, progress, env, "building")
+    _configure(tree, build_dir, request.fragments, log, progress, env, target.name)
+    progress(f"building {target.image_target} for {target.name} with {request.jobs} jobs "
+             f"(log: {log})")
+    make(tree, build_dir, [target.image_target], request.jobs, log, progress, env, "building",
+         target.name)
     make(tree, build_dir, ["headers_install", f"INSTALL_HDR_PATH={headers}"], request.jobs,
-          log, progress, env, "installing headers")
+          log, progress, env, "installing headers", target.name)
     seconds = time.monotonic() - started
     done.write_text(json.dumps({"key": key, "seconds": round(seconds, 1)}) + "\n")
     progress(f"built kernel {key} in {seconds:.0f} s")
-    return BuiltKernel(bzimage, headers, tree, build_dir, key, seconds)
+    return BuiltKernel(image, headers, tree, build_dir, key, seconds, target.name)
 
 
 def print_progress(message: str) -> None:

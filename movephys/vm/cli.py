@@ -7,7 +7,10 @@
     python -m movephys.vm soak [options] [RUNS] [-- PYTEST-ARGS...]
 
 Every command takes --series 6.1|6.12 (default 6.12): the kernel line
-built, with its own port of the patches (movephys.vm.series).
+built, with its own port of the patches (movephys.vm.series), and --arch
+x86_64|arm64 (default x86_64): arm64 is cross-built and booted under
+qemu-system-aarch64 with a Debian root filesystem the runner builds
+(movephys.vm.arches, movephys.vm.rootfs).
 
 Exit status of suite and selftest: 0 passed, 1 cases failed (or the kernel
 log reports a problem), 2 harness error (bad input, a failed build, QEMU
@@ -28,7 +31,7 @@ from pathlib import Path
 from movephys import cache
 from movephys.casestream import StreamError, read_stream
 from movephys.locations import build_dir
-from movephys.vm import boot, build, kselftest, run, series, soak
+from movephys.vm import arches, boot, build, kselftest, run, series, soak
 from movephys.vm.ending import EXIT_HARNESS, EXIT_INTERRUPTED, Ending
 from movephys.vm.errors import RunnerError
 from movephys.vm.salvage import salvage
@@ -41,14 +44,20 @@ def _add_kernel_options(parser: argparse.ArgumentParser) -> None:
                             "chooses the tarball, the port of the patches (kernel/patches for "
                             "6.12, kernel/patches-<LINE> otherwise) and the line's kconfig "
                             "fragments")
+    group.add_argument("--arch", default=arches.DEFAULT_ARCH, metavar="ARCH",
+                       help=f"architecture to build and boot: {arches.known()} (default: "
+                            "%(default)s); another than the host's is cross-built, booted "
+                            "under TCG, with a Debian root filesystem the runner builds and "
+                            "caches")
     group.add_argument("--source", type=Path, default=None,
                        help="linux-source tarball (patched with the series' patches) or a "
                             "kernel tree built as it is (default: "
                             f"{series.TARBALL_DIR}/linux-source-LINE.tar.xz)")
-    group.add_argument("--bzimage", type=Path,
-                       help="boot this image instead of building (give --headers too)")
+    group.add_argument("--image", "--bzimage", dest="image", type=Path,
+                       help="boot this kernel image (bzImage, arm64's Image) of --arch "
+                            "instead of building (give --headers too)")
     group.add_argument("--headers", type=Path,
-                       help="installed uapi headers of --bzimage (holds include/asm/)")
+                       help="installed uapi headers of --image (holds include/asm/)")
     group.add_argument("--debug", action="store_true",
                        help="add kernel/config/debug.config (DEBUG_VM, PROVE_LOCKING, KASAN)")
     group.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -123,13 +132,14 @@ def make_parser() -> argparse.ArgumentParser:
 def plan(args: argparse.Namespace) -> list[str]:
     """What the command would use, one "what: path" line each; finding them
     checks they are there, so an installation missing its data says so."""
-    if args.bzimage is not None:
-        lines = [f"bzimage: {args.bzimage}", f"headers: {args.headers}"]
+    if args.image is not None:
+        lines = [f"image: {args.image}", f"headers: {args.headers}"]
     else:
         request = run.build_request(args.source, args.cache_dir, args.debug, args.jobs,
-                                    args.series)
+                                    args.series, args.arch)
         build.check_inputs(request)
-        lines = [f"series: {request.series}", f"source: {request.source}"]
+        lines = [f"series: {request.series}", f"arch: {request.arch}",
+                 f"source: {request.source}"]
         lines += [f"patch: {patch}" for patch in request.patches]
         lines += [f"fragment: {fragment}" for fragment in request.fragments]
     if args.command in ("suite", "soak"):
@@ -142,9 +152,10 @@ def plan(args: argparse.Namespace) -> list[str]:
 
 
 def obtain_kernel(args: argparse.Namespace) -> run.Kernel:
-    if args.bzimage is not None:
-        return run.given_kernel(args.bzimage, args.headers)
-    return run.build_kernel(args.source, args.cache_dir, args.debug, args.jobs, args.series)
+    if args.image is not None:
+        return run.given_kernel(args.image, args.headers, args.arch)
+    return run.build_kernel(args.source, args.cache_dir, args.debug, args.jobs, args.series,
+                            args.arch)
 
 
 def _vm_options(args: argparse.Namespace) -> run.VmOptions:
@@ -174,13 +185,15 @@ def _rest(args: argparse.Namespace) -> list[str]:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    series.lookup(args.series)  # an unknown line is refused before anything else
+    # An unknown line or architecture is refused before anything else.
+    series.lookup(args.series)
+    arches.lookup(args.arch)
     if args.dry_run:
         print("\n".join(plan(args)))
         return 0
     if args.command == "build":
         kernel = obtain_kernel(args)
-        print(f"bzImage: {kernel.bzimage}\nheaders: {kernel.headers}")
+        print(f"image: {kernel.image}\nheaders: {kernel.headers}")
         return 0
     if args.command == "soak" and args.runs < 1:
         raise RunnerError(f"soak needs at least one run, not {args.runs}")

@@ -44,7 +44,7 @@ def install(kernel_source: Path | None, results: Path) -> Path:
     """RESULTS/kselftest: the target installed with the kernel's lib.mk, ready to run."""
     if kernel_source is None:
         raise RunnerError("--via-kselftest needs the kernel's tools/testing/selftests: build "
-                          "the kernel with --source, not --bzimage")
+                          "the kernel with --source, not --image")
     selftests = kernel_source / SELFTESTS
     for name in KERNEL_FILES:
         if not (selftests / name).exists():

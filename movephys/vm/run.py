@@ -22,7 +22,7 @@ from movephys import cache
 from movephys.casestream import read_stream
 from movephys.locations import data_root
 from movephys.probes.kmsg import problem_lines
-from movephys.vm import boot, build, config, kselftest, series
+from movephys.vm import arches, boot, build, config, kselftest, series
 from movephys.vm.ending import Ending, command_status, ending_of, suite_status
 from movephys.vm.errors import RunnerError
 from movephys.vm.salvage import Salvaged, salvage
@@ -51,9 +51,10 @@ def suite_nodes() -> tuple[boot.NumaNode, ...]:
 
 @dataclass(frozen=True)
 class Kernel:
-    bzimage: Path
+    image: Path
     headers: Path | None  # installed uapi headers: include/asm/unistd_64.h
     source_tree: Path | None
+    arch: str = arches.DEFAULT_ARCH
 
 
 @dataclass(frozen=True)
@@ -75,31 +76,54 @@ class JobResult:
     salvaged: Salvaged | None = None  # a suite run that ended early: what it kept
 
 
+@dataclass(frozen=True)
+class Guest:
+    """Where the guest's programs come from: the host's root and interpreter
+    for the host's own architecture, a root filesystem of its own otherwise."""
+
+    root: Path | None
+    python: str
+
+
+def guest_of(kernel: Kernel, cache_dir: Path) -> Guest:
+    target = arches.lookup(kernel.arch)
+    if target.native:
+        return Guest(None, sys.executable)
+    from movephys.vm import rootfs
+
+    built = rootfs.ensure(rootfs.RootfsRequest(target.debian_arch, cache_dir),
+                          build.print_progress)
+    return Guest(built.path, built.python)
+
+
 def from_build(built: build.BuiltKernel) -> Kernel:
-    return Kernel(built.bzimage, built.headers, built.source_tree)
+    return Kernel(built.image, built.headers, built.source_tree, built.arch)
 
 
-def given_kernel(bzimage: Path, headers: Path | None) -> Kernel:
-    if not bzimage.is_file():
-        raise RunnerError(f"kernel image {bzimage} does not exist")
+def given_kernel(image: Path, headers: Path | None, arch: str = arches.DEFAULT_ARCH) -> Kernel:
+    if not image.is_file():
+        raise RunnerError(f"kernel image {image} does not exist")
     if headers is not None and not headers.is_dir():
         raise RunnerError(f"kernel headers directory {headers} does not exist")
-    return Kernel(bzimage, headers, None)
+    return Kernel(image, headers, None, arches.lookup(arch).name)
 
 
 def boot_job(kernel: Kernel, command: str, options: VmOptions, workdir: Path,
              rwdirs: tuple[Path, ...] = (), environment: tuple[tuple[str, str], ...] = (),
-             timeout: float = COMMAND_TIMEOUT, watch: SuiteWatch | None = None
-             ) -> tuple[boot.BootResult, tuple[str, ...], Ending]:
+             timeout: float = COMMAND_TIMEOUT, watch: SuiteWatch | None = None,
+             guest: Guest | None = None) -> tuple[boot.BootResult, tuple[str, ...], Ending]:
     """Boot once and run @command: what the guest recorded, its kernel problems, its ending."""
-    accel = boot.choose_accel(options.accel, kernel.bzimage, options.cache_dir, workdir)
-    build.print_progress(f"booting {kernel.bzimage} ({accel}, "
+    guest = guest or guest_of(kernel, options.cache_dir)
+    # KVM runs the host's own architecture only.
+    accel = "tcg" if guest.root is not None else boot.choose_accel(
+        options.accel, kernel.image, options.cache_dir, workdir)
+    build.print_progress(f"booting {kernel.image} ({accel}, "
                          f"{len(options.nodes)} NUMA nodes): {command}")
     result = boot.boot(boot.BootRequest(
-        bzimage=kernel.bzimage, command=command, nodes=options.nodes, accel=accel,
+        image=kernel.image, command=command, nodes=options.nodes, accel=accel,
         timeout=options.timeout or timeout, workdir=workdir, cwd=data_root(), rwdirs=rwdirs,
         environment=(("PYTHONDONTWRITEBYTECODE", "1"), *environment),
-        echo=_echo if options.echo else None, watch=watch,
+        arch=kernel.arch, root=guest.root, echo=_echo if options.echo else None, watch=watch,
     ))
     (workdir / "console.log").write_text(result.console)
     problems = tuple(problem_lines(result.kernel_log or result.console))
@@ -136,28 +160,31 @@ def run_in_fresh_workdir(kernel: Kernel, command: str, options: VmOptions, resul
 
 def build_request(source: Path | None = None, cache_dir: Path | None = None,
                   debug: bool = False, jobs: int | None = None,
-                  series_name: str = series.DEFAULT_SERIES) -> build.BuildRequest:
-    """What to build for kernel line @series_name: by default its tarball
-    with its port of our series; a tree is built as it is. Either way the
-    line's kconfig fragments go on top of base.config, and debug.config
-    last."""
+                  series_name: str = series.DEFAULT_SERIES,
+                  arch_name: str = arches.DEFAULT_ARCH) -> build.BuildRequest:
+    """What to build for kernel line @series_name on @arch_name: by default
+    its tarball with its port of our series; a tree is built as it is.
+    Either way base.config, the architecture's fragment and the line's
+    fragments, in that order, and debug.config last."""
     line = series.lookup(series_name)
+    target = arches.lookup(arch_name)
     source = line.tarball if source is None else source
-    fragments = (config.BASE_FRAGMENT, *line.fragments,
+    fragments = (config.BASE_FRAGMENT, target.fragment, *line.fragments,
                  *((config.DEBUG_FRAGMENT,) if debug else ()))
     return build.BuildRequest(
         source=source, patches=() if source.is_dir() else build.default_patches(line.patch_dir),
         fragments=fragments, cache_dir=cache_dir or cache.cache_dir(),
-        jobs=max(1, jobs or os.cpu_count() or 1), series=line.name,
+        jobs=max(1, jobs or os.cpu_count() or 1), series=line.name, arch=target.name,
     )
 
 
 def build_kernel(source: Path | None = None, cache_dir: Path | None = None,
                  debug: bool = False, jobs: int | None = None,
-                 series_name: str = series.DEFAULT_SERIES) -> Kernel:
+                 series_name: str = series.DEFAULT_SERIES,
+                 arch_name: str = arches.DEFAULT_ARCH) -> Kernel:
     """Build or reuse a kernel (see build_request)."""
-    return from_build(build.build(build_request(source, cache_dir, debug, jobs, series_name),
-                                  build.print_progress))
+    request = build_request(source, cache_dir, debug, jobs, series_name, arch_name)
+    return from_build(build.build(request, build.print_progress))
 
 
 def _echo(line: str) -> None:
@@ -190,25 +217,25 @@ def suite_options(kernel: Kernel, results: Path, case_timeout: float) -> list[st
 
 
 def suite_command(kernel: Kernel, results: Path, pytest_args: list[str],
-                  case_timeout: float = CASE_TIMEOUT) -> str:
+                  case_timeout: float = CASE_TIMEOUT, python: str = sys.executable) -> str:
     root = suite_root()
     arguments = [
         # An explicit rootdir: an installed copy has no pytest ini file to
         # anchor it, and without it the root conftest.py would not be read.
-        sys.executable, "-m", "pytest", f"--rootdir={root}", str(root / "suites"),
+        python, "-m", "pytest", f"--rootdir={root}", str(root / "suites"),
         "-p", "no:cacheprovider", "-rs", *suite_options(kernel, results, case_timeout),
     ]
     return shlex.join([*arguments, *pytest_args])
 
 
 def kselftest_job(kernel: Kernel, results: Path, pytest_args: list[str],
-                  case_timeout: float = CASE_TIMEOUT
+                  case_timeout: float = CASE_TIMEOUT, python: str = sys.executable
                   ) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The guest command and environment of a suite run through the kselftest target."""
     installed = kselftest.install(kernel.source_tree, results)
     arguments = [*suite_options(kernel, results, case_timeout), *pytest_args]
     return (kselftest.guest_command(installed, results / "kselftest.log"),
-            kselftest.environment(sys.executable, arguments))
+            kselftest.environment(python, arguments))
 
 
 def run_suite(kernel: Kernel, options: VmOptions, results: Path,
@@ -220,14 +247,17 @@ def run_suite(kernel: Kernel, options: VmOptions, results: Path,
                   "kselftest.log"):
         (results / stale).unlink(missing_ok=True)
     stream = results / STREAM_FILE
-    command = suite_command(kernel, results, pytest_args, options.case_timeout)
+    guest = guest_of(kernel, options.cache_dir)
+    command = suite_command(kernel, results, pytest_args, options.case_timeout, guest.python)
     environment: tuple[tuple[str, str], ...] = ()
     if via_kselftest:
-        command, environment = kselftest_job(kernel, results, pytest_args, options.case_timeout)
+        command, environment = kselftest_job(kernel, results, pytest_args, options.case_timeout,
+                                             guest.python)
     result, problems, ending = boot_job(
         kernel, command, options, workdir=results / "vm", rwdirs=(results,),
         environment=(("MOVEPHYS_CACHE", "/tmp/movephys-cache"), *environment),
         timeout=float("inf"), watch=SuiteWatch(stream, Budget(options.case_timeout)),
+        guest=guest,
     )
     (results / "kernel.log").write_text(result.kernel_log or result.console)
     (results / "suite.log").write_text(result.output)
