@@ -47,3 +47,15 @@ def junit_names(case_id: str) -> tuple[str, str]:
     name += bracket + parameters
     module = path.removesuffix(".py").replace("/", ".")
     return ".".join([SUITES, module, *classes]), name
+
+
+def parameter_ids(case_id: str) -> tuple[str, ...]:
+    """The ids pytest joined with "-" inside a case id's brackets, in order.
+
+    ``test_geometry.py::test_g[int80-query-n1]`` -> ``("int80", "query", "n1")``;
+    a case without parameters has none.
+    """
+    _, bracket, parameters = case_id.partition("[")
+    if not bracket or not parameters.endswith("]"):
+        return ()
+    return tuple(parameters.removesuffix("]").split("-"))

@@ -49,3 +49,17 @@ def test_malformed_is_one_line_error(call: object, problem: str) -> None:
     with pytest.raises(caseid.CaseIdError, match=problem) as caught:
         call()  # type: ignore[operator]
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("case_id", "expected"),
+    [
+        ("test_geometry.py::test_g[int80-query-n1]", ("int80", "query", "n1")),
+        ("test_compat.py::test_c[ia32_binary]", ("ia32_binary",)),
+        ("test_compat.py::test_i386_entry_is_the_call", ()),
+        ("test_moves.py::TestGroup::test_x[shmem]", ("shmem",)),
+    ],
+    ids=["three", "one", "none", "in-a-class"],
+)
+def test_parameter_ids(case_id: str, expected: tuple[str, ...]) -> None:
+    assert caseid.parameter_ids(case_id) == expected

@@ -126,7 +126,7 @@ def test_results_file_is_shown_relative_to_the_checkout(tmp_path: Path) -> None:
 
 
 def test_family_totals_count_named_and_run_cases() -> None:
-    from movephys_docs.matrix import NOT_RUN, family_totals, unnamed_cases
+    from movephys.conformance import NOT_RUN, family_totals, unnamed_cases
 
     named = frozenset({"test_a.py::test_x[1]", "test_a.py::test_x[2]", "test_b.py::test_y"})
     outcomes = read_outcomes(SYNTHETIC) | {

@@ -31,7 +31,7 @@ from pathlib import Path
 from movephys import cache
 from movephys.casestream import StreamError, read_stream
 from movephys.locations import build_dir
-from movephys.vm import arches, boot, build, kselftest, run, series, soak
+from movephys.vm import arches, boot, build, kselftest, ports, run, series, soak
 from movephys.vm.ending import EXIT_HARNESS, EXIT_INTERRUPTED, Ending
 from movephys.vm.errors import RunnerError
 from movephys.vm.salvage import salvage
@@ -126,6 +126,7 @@ def make_parser() -> argparse.ArgumentParser:
                              help="how many runs (default 20)")
     # No REMAINDER here: it would swallow options given after RUNS
     # (soak 20 --results DIR); parse_args() cuts the pytest arguments at "--".
+    ports.add_command(commands)
     return parser
 
 
@@ -185,6 +186,8 @@ def _rest(args: argparse.Namespace) -> list[str]:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    if args.command == ports.COMMAND:
+        return ports.dispatch(args)
     # An unknown line or architecture is refused before anything else.
     series.lookup(args.series)
     arches.lookup(args.arch)

@@ -8,19 +8,29 @@ a soak writes): a case that failed, broke or never ran in one and passed
 in another is flaky (movephys.junit.is_flaky, the soak's rule too). Rows
 no case can reach
 show their untested_because as a gap. Below the rows: totals per family
-(test module) and, with a results file, the cases no row names.
+(test module) and, with a results file, the cases no row names. The rows,
+their labels and the totals are movephys.conformance's, which the ports
+matrix (movephys.ports) shares.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from docutils import nodes
 from movephys_man.directives import SpecDirective
 
+from movephys.conformance import (
+    NOT_RUN,
+    FamilyTotal,
+    Row,
+    family_totals,
+    row_groups,
+    row_label,
+    row_text,
+    unnamed_cases,
+)
 from movephys.junit import (
     ERROR,
     FAILED,
@@ -32,47 +42,12 @@ from movephys.junit import (
     combine,
     read_outcomes,
 )
-from movephys.spec import ErrorRow, Rule, StatusRow
 
 RESULTS_VARIABLE = "MOVEPHYS_RESULTS"
 REFERENCE_RESULTS = "reference/junit.xml"  # relative to docs/: the reference run
 REFRESH_REFERENCE = ("python3 -m tox -e vm  # on the reference kernel\n"
                      f"python -m movephys.junit build/results/junit.xml docs/{REFERENCE_RESULTS}")
-Row = ErrorRow | StatusRow | Rule
-NOT_RUN = "not run"  # a case a row names that the results file lacks
 OUTCOME_COLUMNS = (PASSED, FAILED, ERROR, FLAKY, SKIPPED, NOT_RUN)
-
-
-@dataclass(frozen=True)
-class FamilyTotal:
-    family: str  # the test module, e.g. test_moves.py
-    cases: int  # named by a row or present in the results
-    named: int  # of those, named by a row
-    outcomes: Counter[str]  # outcome -> cases; empty without a results file
-
-
-def family_of(case: str) -> str:
-    return case.partition("::")[0]
-
-
-def family_totals(
-    named: frozenset[str], outcomes: dict[str, CaseOutcome] | None
-) -> list[FamilyTotal]:
-    """Per test module: its cases (named or run), how many a row names, their outcomes."""
-    cases = named | set(outcomes or {})
-    totals = []
-    for family in sorted({family_of(case) for case in cases}):
-        mine = [case for case in cases if family_of(case) == family]
-        counted: Counter[str] = Counter()
-        if outcomes is not None:
-            counted.update(outcomes[c].outcome if c in outcomes else NOT_RUN for c in mine)
-        totals.append(FamilyTotal(family, len(mine), sum(c in named for c in mine), counted))
-    return totals
-
-
-def unnamed_cases(named: frozenset[str], outcomes: dict[str, CaseOutcome]) -> list[CaseOutcome]:
-    """Cases the results file has and no spec row names, by case id."""
-    return [outcomes[case] for case in sorted(set(outcomes) - named)]
 
 
 def results_files(value: str) -> list[Path]:
@@ -94,16 +69,13 @@ def results_files(value: str) -> list[Path]:
     return files
 
 
-def _row_label(row: Row) -> str:
-    if isinstance(row, ErrorRow):
-        return row.errno
-    if isinstance(row, StatusRow):
-        return f"{row.value} ({row.mode})"
-    return ""
-
-
-def _text(row: Row) -> str:
-    return row.text if isinstance(row, Rule) else row.condition
+def table_row(cells: list[nodes.Node]) -> nodes.row:
+    """A table row of @cells; bare text gets a paragraph of its own."""
+    row = nodes.row()
+    for cell in cells:
+        block = cell if isinstance(cell, nodes.Element) else nodes.paragraph("", "", cell)
+        row += nodes.entry("", block)
+    return row
 
 
 def shown_path(results: str, checkout: Path) -> str:
@@ -130,16 +102,10 @@ class ConformanceMatrixDirective(SpecDirective):
             where = RESULTS_VARIABLE if results else "the reference run"
             raise self.error(f"{where}: {error}") from None
         spec = self.spec
-        groups: list[tuple[str, tuple[Row, ...]]] = [
-            ("Whole-call errors", spec.whole_call_errors),
-            ("Status of a move", spec.status_move),
-            ("Status of a query", spec.status_query),
-            ("Other rules", tuple(rule for rule in spec.rule_rows() if rule.cases)),
-        ]
         result: list[nodes.Node] = [self._legend(results, sources, outcomes)]
-        for title, rows in groups:
-            section = nodes.rubric(title, title)
-            result += [section, self._table(rows, outcomes)]
+        for group in row_groups(spec):
+            section = nodes.rubric(group.title, group.title)
+            result += [section, self._table(group.rows, outcomes)]
         named = spec.case_ids()
         result += [nodes.rubric("Totals per family", "Totals per family"),
                    self._totals(family_totals(named, outcomes), outcomes is not None)]
@@ -155,13 +121,13 @@ class ConformanceMatrixDirective(SpecDirective):
         group = nodes.tgroup(cols=len(headings))
         for _ in headings:
             group += nodes.colspec(colwidth=10)
-        group += nodes.thead("", self._table_row([nodes.Text(text) for text in headings]))
+        group += nodes.thead("", table_row([nodes.Text(text) for text in headings]))
         body = nodes.tbody()
         for total in totals:
             run = [total.outcomes[name] for name in OUTCOME_COLUMNS]
             counts = [total.cases, total.named, *run] if with_outcomes else [total.named]
             family: list[nodes.Node] = [nodes.literal(total.family, total.family)]
-            body += self._table_row(family + [nodes.Text(str(n)) for n in counts])
+            body += table_row(family + [nodes.Text(str(n)) for n in counts])
         group += body
         return nodes.table("", group, classes=["mpp-matrix", "mpp-totals"])
 
@@ -206,26 +172,18 @@ class ConformanceMatrixDirective(SpecDirective):
         group = nodes.tgroup(cols=len(headings))
         for width in (12, 10, 40, 38):
             group += nodes.colspec(colwidth=width)
-        group += nodes.thead("", self._table_row([nodes.Text(text) for text in headings]))
+        group += nodes.thead("", table_row([nodes.Text(text) for text in headings]))
         body = nodes.tbody()
         for row in rows:
             cells = [
                 nodes.literal(row.id, row.id),
-                nodes.Text(_row_label(row)),
-                nodes.inline("", "", *self.inline(_text(row))),
+                nodes.Text(row_label(row)),
+                nodes.inline("", "", *self.inline(row_text(row))),
                 self._cases(row, outcomes),
             ]
-            body += self._table_row(cells)
+            body += table_row(cells)
         group += body
         return nodes.table("", group, classes=["mpp-matrix"])
-
-    @staticmethod
-    def _table_row(cells: list[nodes.Node]) -> nodes.row:
-        row = nodes.row()
-        for cell in cells:
-            block = cell if isinstance(cell, nodes.Element) else nodes.paragraph("", "", cell)
-            row += nodes.entry("", block)
-        return row
 
     def _cases(self, row: Row, outcomes: dict[str, CaseOutcome] | None) -> nodes.Element:
         if not row.cases:
