@@ -18,7 +18,8 @@ from setuptools.command.sdist import sdist
 
 # What movephys needs at run time besides its modules, relative to the
 # checkout: the spec for the loader, the series and fragments for
-# `movephys.vm build`, the suite and its root conftest.py for `movephys.vm suite`.
+# `movephys.vm build`, the suite and its root conftest.py for `movephys.vm suite`,
+# pyproject.toml for the suite's requirements a guest's root filesystem installs.
 SHIPPED = (
     "spec/*.toml",
     "kernel/patches/*.patch",
@@ -26,6 +27,7 @@ SHIPPED = (
     "kernel/config/*.config",
     "conftest.py",
     "suites/**/*.py",
+    "pyproject.toml",
 )
 DATA_DIR = Path("movephys") / "_data"  # movephys/locations.py: SHIPPED_DIR
 PAGE_NAME = "move_phys_pages.2"

@@ -20,6 +20,7 @@ import pytest
 from manpage_build import REPO, build_man_page
 
 from movephys import __version__
+from movephys.vm import rootfs
 from movephys.vm.build import DEFAULT_SOURCE
 
 SERIES = sorted(path.name for path in (REPO / "kernel" / "patches").glob("*.patch"))
@@ -50,7 +51,7 @@ def test_wheel_carries_man_page_spec_series_suite_and_helper(dist_dir: Path) -> 
     assert {"movephys/_data/spec/errors.toml", "movephys/_data/kernel/config/base.config",
             "movephys/_data/kernel/config/debug.config", "movephys/_data/conftest.py",
             "movephys/_data/suites/conftest.py", "movephys/_data/suites/suitekit/calls.py",
-            "movephys/syscall/helpers/compat32.c"} <= set(names)
+            "movephys/_data/pyproject.toml", "movephys/syscall/helpers/compat32.c"} <= set(names)
     assert {f"movephys/_data/kernel/patches/{patch}" for patch in SERIES} <= set(names)
     assert {f"movephys/_data/kernel/patches-6.1/{patch}" for patch in SERIES_6_1} <= set(names)
     assert "movephys/_data/kernel/config/series-6.1.config" in names
@@ -182,3 +183,9 @@ def test_installed_suite_collects_every_case_of_the_checkout(installed: Installe
                          installed.env)
     assert shipped == _collected(Path(sys.executable), REPO, REPO, None)
     assert len(shipped) > 100
+
+
+def test_installed_rootfs_installs_the_requirements_of_the_checkout(installed: Installed) -> None:
+    result = installed.run("-c", "from movephys.vm import rootfs; print(*rootfs.requirements())")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == list(rootfs.requirements())
