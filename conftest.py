@@ -202,7 +202,7 @@ def compat_problem(item: pytest.Item) -> str | None:
 
     problem = compat.unavailable_reason()
     if problem is not None:
-        return f"no IA32 emulation: {problem}"
+        return f"no 32-bit caller: {problem}"
     for marker in item.iter_markers("needs_compat"):
         for path in marker.args:
             problem = compat.unavailable_reason(path)

@@ -9,7 +9,7 @@ teardown ends, flushed::
     KTAP version 1
     1..2
     ok 1 test_query.py::test_query_chunk_boundary
-    ok 2 test_compat.py::test_x[int80] # SKIP no IA32 emulation: ...
+    ok 2 test_compat.py::test_x[int80] # SKIP no 32-bit caller: ...
     # Totals: pass:1 fail:0 xfail:0 xpass:0 skip:1 error:0
 
 Lines are movephys.ktap's (the same case ids, directives and diagnostics);

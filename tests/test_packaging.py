@@ -137,9 +137,11 @@ def test_installed_runner_finds_series_fragments_and_suite(installed: Installed)
     data = installed.package / "_data"
     assert result.stdout.splitlines() == [
         "series: 6.12",
+        "arch: x86_64",
         f"source: {DEFAULT_SOURCE}",
         *(f"patch: {data / 'kernel' / 'patches' / patch}" for patch in SERIES),
         f"fragment: {data / 'kernel' / 'config' / 'base.config'}",
+        f"fragment: {data / 'kernel' / 'config' / 'arch-x86_64.config'}",
         f"fragment: {data / 'kernel' / 'config' / 'debug.config'}",
         f"suite: {data / 'suites'}",
         f"results: {installed.outside / 'build' / 'results'}",
@@ -152,9 +154,11 @@ def test_installed_runner_finds_the_6_1_series(installed: Installed) -> None:
     data = installed.package / "_data"
     assert result.stdout.splitlines() == [
         "series: 6.1",
+        "arch: x86_64",
         "source: /usr/src/linux-source-6.1.tar.xz",
         *(f"patch: {data / 'kernel' / 'patches-6.1' / patch}" for patch in SERIES_6_1),
         f"fragment: {data / 'kernel' / 'config' / 'base.config'}",
+        f"fragment: {data / 'kernel' / 'config' / 'arch-x86_64.config'}",
         f"fragment: {data / 'kernel' / 'config' / 'series-6.1.config'}",
     ]
 

@@ -67,18 +67,39 @@ def test_make_cross_compiles_through_ccache(monkeypatch: pytest.MonkeyPatch,
                          "CC=ccache aarch64-linux-gnu-gcc"]]
 
 
-def _request(tmp_path: Path, root: Path | None, arch: str = "arm64") -> boot.BootRequest:
+def _request(tmp_path: Path, root: Path | None, arch: str = "arm64",
+             rwdirs: tuple[Path, ...] = ()) -> boot.BootRequest:
     return boot.BootRequest(
         image=tmp_path / "Image", command="true", nodes=boot.two_nodes(), accel="tcg",
         timeout=10, workdir=tmp_path / "checkout" / "results" / "vm",
-        cwd=tmp_path / "checkout", arch=arch, root=root)
+        cwd=tmp_path / "checkout", rwdirs=rwdirs, arch=arch, root=root)
 
 
 def test_a_guest_with_its_own_root_gets_the_checkout_mounted(tmp_path: Path) -> None:
-    command = boot.vng_command(_request(tmp_path, tmp_path / "root"), tmp_path / "guest.sh")
+    request = _request(tmp_path, tmp_path / "root", rwdirs=(tmp_path / "out",))
+    command = boot.vng_command(request, request.workdir / "guest.sh")
+    checkout = tmp_path / "checkout"
     cut = command.index("--arch")
     assert command[cut:cut + 6] == ["--arch", "arm64", "--root", str(tmp_path / "root"),
-                                    "--rodir", str(tmp_path / "checkout")]
+                                    "--rodir", f"{checkout}={checkout}"]
+    # Writable ones first in /run (virtme-ng mounts every --rwdir before the
+    # --rodir that would hide them), bound at their host paths by the script.
+    rwdirs = [command[index + 1] for index, word in enumerate(command) if word == "--rwdir"]
+    assert rwdirs == [f"/run/movephys/rw0={request.workdir}", f"/run/movephys/rw1={tmp_path}/out"]
+    assert command[-1] == "sh /run/movephys/rw0/guest.sh"
+    script = boot.guest_script(request)
+    assert script.splitlines()[1:4] == [
+        "mount -t tmpfs -o mode=1777 tmpfs /tmp || exit 125",
+        f"mount --bind /run/movephys/rw0 {request.workdir} || exit 125",
+        f"mount --bind /run/movephys/rw1 {tmp_path}/out || exit 125"]
+
+
+def test_a_host_root_guest_mounts_writable_directories_in_place(tmp_path: Path) -> None:
+    request = _request(tmp_path, None, "x86_64")
+    command = boot.vng_command(request, request.workdir / "guest.sh")
+    assert command[command.index("--rwdir") + 1] == str(request.workdir)
+    assert command[-1] == f"sh {request.workdir / 'guest.sh'}"
+    assert "mount " not in boot.guest_script(request)
 
 
 def test_a_host_root_guest_names_no_architecture(tmp_path: Path) -> None:

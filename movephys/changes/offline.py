@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from movephys import arch
 from movephys.probes.memblocks import (
     MEMORY_ROOT,
     MemoryBlock,
@@ -87,7 +88,9 @@ def offlined(node: int | None = None, root: Path = MEMORY_ROOT) -> Iterator[Memo
     """A block offline inside the block, online again on exit; MemoryBlockError if none."""
     block, tried = offline_one(node, root)
     if block is None:
-        raise MemoryBlockError(0, f"no memory block could be offlined: {tried}")
+        # arch/arm64/mm/mmu.c vetoes offlining any memory present at boot.
+        why = " (arm64 refuses to offline boot memory)" if arch.host().name == "arm64" else ""
+        raise MemoryBlockError(0, f"no memory block could be offlined{why}: {tried}")
     try:
         yield block
     finally:

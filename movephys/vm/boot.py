@@ -10,6 +10,7 @@ directory made writable for it, so they do not depend on the console.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -73,6 +74,8 @@ class BootRequest:
     workdir: Path  # host directory the guest may write: output, exit code, log
     cwd: Path
     rwdirs: tuple[Path, ...] = ()
+    # Host directories the command reads besides @cwd; the host's root has them all.
+    rodirs: tuple[Path, ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
     arch: str = arches.DEFAULT_ARCH
     # The guest's root filesystem; None: the host's own (the native architecture only).
@@ -199,6 +202,7 @@ def guest_script(request: BootRequest) -> str:
                       for name, value in request.environment)
     return (
         "#!/bin/sh\n"
+        f"{own_root_setup(request)}"
         f"{exports}"
         f"cd {shlex.quote(str(request.cwd))} || exit 125\n"
         # A subshell, so that an "exit" in the command still lets us record it.
@@ -207,6 +211,33 @@ def guest_script(request: BootRequest) -> str:
         f"dmesg > {work}/kernel.log 2>&1\n"
         f"cat {work}/output.log\n"
     )
+
+
+# Where a guest with its own root mounts the host's writable directories
+# first: virtme-ng mounts every --rwdir before any --rodir, so one inside
+# the read-only checkout would be hidden by it. The guest script then binds
+# each at its host path.
+OWN_ROOT_MOUNTS = "/run/movephys"
+
+
+def writable_mounts(request: BootRequest) -> list[tuple[str, Path]]:
+    """(guest path, host directory) of each directory the guest may write."""
+    directories = (request.workdir, *request.rwdirs)
+    if request.root is None:
+        return [(str(directory), directory) for directory in directories]
+    return [(f"{OWN_ROOT_MOUNTS}/rw{index}", directory)
+            for index, directory in enumerate(directories)]
+
+
+def own_root_setup(request: BootRequest) -> str:
+    """What a guest with a root of its own does first: a writable /tmp
+    (virtme-ng's init gives one to the host's root only) and each writable
+    directory at its host path, over the read-only checkout."""
+    if request.root is None:
+        return ""
+    binds = "".join(f"mount --bind {guest} {shlex.quote(str(host))} || exit 125\n"
+                    for guest, host in writable_mounts(request))
+    return f"mount -t tmpfs -o mode=1777 tmpfs /tmp || exit 125\n{binds}"
 
 
 def vng_command(request: BootRequest, script: Path, vng: str = "vng",
@@ -222,20 +253,24 @@ def vng_command(request: BootRequest, script: Path, vng: str = "vng",
         command += ["--arch", request.arch]
     if request.root is not None:
         # The guest's own root lacks the checkout the command runs from.
-        command += ["--root", str(request.root), "--rodir", str(request.cwd)]
+        command += ["--root", str(request.root)]
+        for directory in (request.cwd, *request.rodirs):
+            command += ["--rodir", f"{directory}={directory}"]
     if filesystem.transport == "9p":
         command.append("--force-9p")
     for node in request.nodes:
         command += ["--numa", f"{node.memory},cpus={node.cpus}"]
     if request.accel == "tcg":
         command.append("--disable-kvm")
-    for directory in (request.workdir, *request.rwdirs):
-        command += ["--rwdir", str(directory)]
+    for guest, host in writable_mounts(request):
+        command += ["--rwdir", guest if guest == str(host) else f"{guest}={host}"]
     # One socket per CPU: QEMU's default puts every CPU in one socket,
     # sharing a cache across NUMA nodes, and the kernel warns about that
     # topology at boot (topology_sane), which would fail every run.
     command += ["--qemu-opts", f"-smp {cpus},sockets={cpus},cores=1,threads=1"]
-    command += ["--", f"sh {shlex.quote(str(script))}"]
+    # The script is in the work directory, at its guest path until bound.
+    script_dir = writable_mounts(request)[0][0]
+    command += ["--", f"sh {shlex.quote(str(Path(script_dir) / script.name))}"]
     return command
 
 
@@ -249,7 +284,7 @@ def _expand_cpus(cpus: str) -> list[int]:
 
 def mount_points(request: BootRequest) -> list[Path]:
     """The host directories the guest mounts at their host paths."""
-    return [request.cwd, request.workdir, *request.rwdirs]
+    return [request.cwd, *request.rodirs, request.workdir, *request.rwdirs]
 
 
 @contextlib.contextmanager
@@ -275,6 +310,11 @@ def mount_points_in(root: Path | None, directories: Sequence[Path]) -> Iterator[
 
 def boot(request: BootRequest) -> BootResult:
     vng = check_prerequisites(request.arch)
+    # The guest resolves a relative path against its own working directory.
+    request = dataclasses.replace(
+        request, workdir=request.workdir.resolve(), cwd=request.cwd.resolve(),
+        rwdirs=tuple(directory.resolve() for directory in request.rwdirs),
+        rodirs=tuple(directory.resolve() for directory in request.rodirs))
     request.workdir.mkdir(parents=True, exist_ok=True)
     for stale in ("output.log", "exit_code", "kernel.log"):
         (request.workdir / stale).unlink(missing_ok=True)

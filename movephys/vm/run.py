@@ -123,6 +123,7 @@ def boot_job(kernel: Kernel, command: str, options: VmOptions, workdir: Path,
         image=kernel.image, command=command, nodes=options.nodes, accel=accel,
         timeout=options.timeout or timeout, workdir=workdir, cwd=data_root(), rwdirs=rwdirs,
         environment=(("PYTHONDONTWRITEBYTECODE", "1"), *environment),
+        rodirs=() if kernel.headers is None else (kernel.headers,),
         arch=kernel.arch, root=guest.root, echo=_echo if options.echo else None, watch=watch,
     ))
     (workdir / "console.log").write_text(result.console)
