@@ -22,7 +22,7 @@ import pytest
 if TYPE_CHECKING:
     from movephys.changes.numa_balancing import Saved
     from movephys.syscall.identity import Identity
-    from movephys.syscall.numbers import SyscallNumbers
+    from movephys.syscall.numbers import NumberSource, SyscallNumbers
 
 pytest_plugins = ["movephys.ktap", "movephys.casestream", "movephys.verdicts"]
 
@@ -138,6 +138,29 @@ def _runs_suite(config: pytest.Config) -> bool:
         if path == suites or suites in path.parents or path in suites.parents:
             return True
     return False
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Where the number came from and how it was confirmed: what a maintainer
+    checks first on a port, printed before any case runs."""
+    # Confirming probes the call: a collection alone never calls it.
+    if (not _runs_suite(config) or config.option.collectonly
+            or SYSCALL_NUMBERS not in config.stash):
+        return []
+    numbers = config.stash[SYSCALL_NUMBERS]
+    identity = syscall_identity(config)
+    lines = [_number_line("move_phys_pages", numbers.native), identity.account()]
+    if numbers.compat.found:
+        verdict = "confirmed" if identity.compat.confirmed else "not confirmed"
+        lines += [_number_line("compat entry", numbers.compat),
+                  f"compat entry {verdict}: {identity.compat.reason}"]
+    return lines
+
+
+def _number_line(entry: str, number: NumberSource) -> str:
+    if number.nr is None:
+        return f"{entry}: no number: {number.source}"
+    return f"{entry}: number {number.nr} from {number.source}"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -6,7 +6,7 @@ the project supports. Each takes its outcomes from one suite run
 its 32-bit cases (:func:`is_compat_case`) are the "6.12 i386 compat"
 column, the rest the "6.12 x86_64" column. Every other run is one column
 of all its cases (6.1 has no compat column of its own, so its 32-bit cases
-count in "6.1 x86_64"; on arm64 they skip: no IA32 emulation).
+count in "6.1 x86_64"; on arm64 they skip: no 32-bit caller there).
 
 The rows are the conformance matrix's (:mod:`movephys.conformance`: the
 same spec rows, naming the same case ids), then one total per family
