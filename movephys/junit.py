@@ -13,6 +13,7 @@ conformance matrix), copy them without what names the build machine:
 
 from __future__ import annotations
 
+import re
 import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
@@ -143,6 +144,16 @@ def render(cases: list[JUnitCase], suite: str = "pytest") -> str:
 HOST_ATTRIBUTES = ("hostname", "timestamp")  # of <testsuite>: the machine and hour of a run
 
 
+# The directories of the checkout a run came from, before the suite's own
+# files a skip or failure names (/work/main/conftest.py:263: ...).
+CHECKOUT_PREFIX = re.compile(r"(?<![\w.~-])/(?:[^\s:/'\"]+/)+?(?=(?:suites/|conftest\.py))")
+
+
+def without_checkout(text: str) -> str:
+    """@text with the checkout's path before the suite's files removed."""
+    return CHECKOUT_PREFIX.sub("", text)
+
+
 def publish(source: Path, target: Path) -> int:
     """Copy @source to @target without HOST_ATTRIBUTES, indented; the number of cases.
 
@@ -154,6 +165,11 @@ def publish(source: Path, target: Path) -> int:
     for suite in root.iter("testsuite"):
         for attribute in HOST_ATTRIBUTES:
             suite.attrib.pop(attribute, None)
+    for element in root.iter():
+        if element.text:
+            element.text = without_checkout(element.text)
+        for name, value in element.attrib.items():
+            element.attrib[name] = without_checkout(value)
     ElementTree.indent(root)
     target.parent.mkdir(parents=True, exist_ok=True)
     text = ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

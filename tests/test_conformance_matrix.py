@@ -156,6 +156,20 @@ def test_publish_drops_the_build_machine(tmp_path: Path) -> None:
     assert again.read_bytes() == published.read_bytes()
 
 
+@pytest.mark.parametrize(("text", "published"), [
+    ("/work/main/conftest.py:263: no 32-bit caller", "conftest.py:263: no 32-bit caller"),
+    ("/srv/ci/wt-1/suites/suitekit/targets.py:80: no block",
+     "suites/suitekit/targets.py:80: no block"),
+    ("--kernel-headers=/root/.cache/movephys/kernels/x/usr", None),
+    ("memory31: writing 'offline' to state failed", None),
+], ids=["conftest", "suitekit", "not-the-suite", "no-path"])
+def test_publish_drops_the_checkout_before_the_suites_files(text: str,
+                                                            published: str | None) -> None:
+    from movephys.junit import without_checkout
+
+    assert without_checkout(text) == (text if published is None else published)
+
+
 def test_runs_combine_to_flaky_where_a_case_failed_and_passed() -> None:
     from movephys.junit import FLAKY, combine
 
