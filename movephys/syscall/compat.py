@@ -42,7 +42,12 @@ from movephys.syscall.native import MPOL_MF_MOVE, STATUS_SENTINEL, CallResult
 
 PATHS = ("ia32_binary", "int80")
 HELPER_SOURCE = Path(__file__).parent / "helpers" / "compat32.c"
-GCC_FLAGS = ("-m32", "-O2", "-Wall")
+# The kernel's uapi asm headers serve 32- and 64-bit callers alike. Debian
+# and Ubuntu keep them under the x86_64 multiarch directory and make them
+# visible to gcc -m32 by gcc-multilib's /usr/include/asm link; that package
+# conflicts with every cross gcc (the arm64 port needs one), so the helper
+# looks there itself, after every directory where a distribution has asm/.
+GCC_FLAGS = ("-m32", "-O2", "-Wall", "-idirafter", "/usr/include/x86_64-linux-gnu")
 HELPER_TIMEOUT_S = 60.0
 BUILD_TIMEOUT_S = 120.0
 
