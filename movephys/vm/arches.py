@@ -19,7 +19,9 @@ from movephys.vm.errors import RunnerError
 @dataclass(frozen=True)
 class VmArch:
     name: str  # ours, virtme-ng's --arch and the kernel's ARCH=
-    machines: tuple[str, ...]  # uname -m of a host that runs it natively
+    # uname -m of a host that runs it natively; the first is the kernel's own
+    # name, which qemu-user's binfmt_misc entry and manylinux wheels use.
+    machines: tuple[str, ...]
     cross_compile: str  # the CROSS_COMPILE prefix used on any other host
     compiler_package: str  # the Debian package holding that cross compiler
     image_target: str  # what make builds

@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from movephys import cache, ports
 from movephys.junit import CaseOutcome, JUnitError, read_outcomes
@@ -40,15 +39,6 @@ COMMAND = "ports"
 BUILD_FAILED = "build failed"
 
 Clock = Callable[[], float]
-Progress = Callable[[str], None]
-
-
-class KernelBuilder(Protocol):
-    """run.build_kernel's shape (tests give their own)."""
-
-    def __call__(self, source: Path | None = None, cache_dir: Path | None = None,
-                 debug: bool = False, jobs: int | None = None, series_name: str = "6.12",
-                 arch_name: str = "x86_64") -> run.Kernel: ...
 
 
 def check_run(port_run: ports.PortRun) -> None:
@@ -82,15 +72,15 @@ def _outcomes(junit: Path) -> tuple[dict[str, CaseOutcome] | None, str]:
         return None, str(error)
 
 
-def run_one(port_run: ports.PortRun, request: PortsRequest, builder: KernelBuilder,
+def run_one(port_run: ports.PortRun, request: PortsRequest,
             clock: Clock) -> RunOutput:
     """Build (or reuse) @port_run's kernel and run the suite; a breakage is recorded."""
     directory = request.results / port_run.slug
     (directory / "junit.xml").unlink(missing_ok=True)  # not this run's, whatever happens
     started = clock()
     try:
-        kernel = builder(None, request.cache_dir, False, request.jobs,
-                         series_name=port_run.series, arch_name=port_run.arch)
+        kernel = run.build_kernel(None, request.cache_dir, False, request.jobs,
+                                  series_name=port_run.series, arch_name=port_run.arch)
     except RunnerError as error:
         return RunOutput(ports.RunRecord(port_run.slug, EXIT_HARNESS, BUILD_FAILED,
                                          clock() - started, None, 0, str(error)), None)
@@ -138,7 +128,7 @@ def status(matrix: ports.Matrix, records: list[ports.RunRecord]) -> int:
 
 
 def run_ports(request: PortsRequest, clock: Clock = time.monotonic,
-              progress: Progress = build.print_progress) -> int:
+              progress: build.Progress = build.print_progress) -> int:
     """Every run @request's columns need, one after another; the exit status.
 
     Bad input (an unknown line, a runner that cannot build the runs, results
@@ -147,12 +137,11 @@ def run_ports(request: PortsRequest, clock: Clock = time.monotonic,
     needed = ports.runs_of(request.columns)
     for port_run in needed:
         check_run(port_run)
-    builder: KernelBuilder = run.build_kernel
     outputs: dict[str, RunOutput] = {}
     matrix = write(request, outputs)
     for number, port_run in enumerate(needed, 1):
         progress(f"ports run {number}/{len(needed)}: {port_run.slug}")
-        outputs[port_run.slug] = run_one(port_run, request, builder, clock)
+        outputs[port_run.slug] = run_one(port_run, request, clock)
         progress(summary(outputs[port_run.slug].record))
         matrix = write(request, outputs)
     records = [output.record for output in outputs.values()]

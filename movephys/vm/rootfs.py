@@ -18,7 +18,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import platform
 import re
 import shlex
 import shutil
@@ -30,14 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from movephys.locations import data_root
+from movephys.vm import arches
 from movephys.vm.build import Progress, run_logged
 from movephys.vm.errors import RunnerError
 
 RECIPE_VERSION = "1"  # bump when the steps below change what they produce
-
-# Debian's name of an architecture -> the kernel's (uname -m), which also
-# names qemu-user's binfmt_misc entry and a manylinux wheel's machine.
-MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
 
 # Beyond minbase, which has bash, coreutils, util-linux, mount and grep:
 # python3 for the suite, and what virtme-init calls. vng runs that bash
@@ -110,16 +106,23 @@ class GuestSystem:
     glibc: tuple[int, int]  # (2, 36): the newest manylinux the root runs
 
 
+def _arch(debian_arch: str) -> arches.VmArch:
+    for target in arches.ARCHES.values():
+        if target.debian_arch == debian_arch:
+            return target
+    known = ", ".join(sorted(target.debian_arch for target in arches.ARCHES.values()))
+    raise RunnerError(f"no root filesystem recipe for architecture {debian_arch} "
+                      f"(known: {known})")
+
+
 def machine(debian_arch: str) -> str:
-    try:
-        return MACHINES[debian_arch]
-    except KeyError:
-        raise RunnerError(f"no root filesystem recipe for architecture {debian_arch} "
-                          f"(known: {', '.join(sorted(MACHINES))})") from None
+    """The kernel's name (uname -m) of @debian_arch, which also names
+    qemu-user's binfmt_misc entry and a manylinux wheel's machine."""
+    return _arch(debian_arch).machines[0]
 
 
 def is_foreign(debian_arch: str) -> bool:
-    return machine(debian_arch) != platform.machine()
+    return not _arch(debian_arch).native
 
 
 def _binfmt_problem(name: str) -> str | None:

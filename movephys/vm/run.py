@@ -22,7 +22,7 @@ from movephys import cache
 from movephys.casestream import read_stream
 from movephys.locations import data_root
 from movephys.probes.kmsg import problem_lines
-from movephys.vm import arches, boot, build, config, kselftest, series
+from movephys.vm import arches, boot, build, config, kselftest, rootfs, series
 from movephys.vm.ending import Ending, command_status, ending_of, suite_status
 from movephys.vm.errors import RunnerError
 from movephys.vm.salvage import Salvaged, salvage
@@ -89,8 +89,6 @@ def guest_of(kernel: Kernel, cache_dir: Path) -> Guest:
     target = arches.lookup(kernel.arch)
     if target.native:
         return Guest(None, sys.executable)
-    from movephys.vm import rootfs
-
     built = rootfs.ensure(rootfs.RootfsRequest(target.debian_arch, cache_dir),
                           build.print_progress)
     return Guest(built.path, built.python)
